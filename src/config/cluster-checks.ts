@@ -1,0 +1,87 @@
+import { Arch } from "../catalog/artifacts";
+import { ClusterConfig, NodeConfig, SshInput } from "./cluster";
+import { Findings } from "./findings";
+import { NetworkConfig } from "./network";
+import { checkContainerd } from "./runtime-checks";
+import { SecretRef } from "./secrets";
+import { unknownNameMessage } from "./suggest";
+
+const ROOT = "kubeplug:cluster";
+
+/** Checks that span fields of a parsed cluster: names, references, SSH, and each pool's runtime. */
+export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, secretKeys: ReadonlySet<string>, findings: Findings): void {
+  const at = findings.at(ROOT);
+  firstUse(cluster.pools.map((p) => p.name), (i, j, name) => at.child("pools", i, "name").problem(`"${name}" is already the name of pools[${j}]`));
+  firstUse(cluster.nodes.map((n) => n.name), (i, j, name) => at.child("nodes", i, "name").problem(`"${name}" is already the name of nodes[${j}]`));
+  firstUse(
+    cluster.nodes.map((n) => `${n.address.toLowerCase()}:${effectiveSsh(cluster, n).port ?? 22}`),
+    (i, j) => at.child("nodes", i, "address").problem(`"${cluster.nodes[i]!.address}" is already the address of nodes[${j}] (${cluster.nodes[j]!.name})`),
+  );
+
+  const poolNames = cluster.pools.map((p) => p.name);
+  cluster.nodes.forEach((node, i) => {
+    if (!poolNames.includes(node.pool)) at.child("nodes", i, "pool").problem(unknownNameMessage("pool", node.pool, poolNames));
+    const ssh = effectiveSsh(cluster, node);
+    if (!ssh.privateKeyPath && !ssh.agent) {
+      at.child("nodes", i, "ssh").problem("no SSH credentials: set privateKeyPath or agent: true here or in kubeplug:cluster.ssh");
+    } else if (ssh.privateKeyPath && ssh.agent) {
+      at.child("nodes", i, "ssh").problem("set either privateKeyPath or agent: true, not both");
+    }
+  });
+
+  cluster.pools.forEach((pool, i) => {
+    const nodes = cluster.nodes.filter((n) => n.pool === pool.name);
+    if (nodes.length === 0) at.child("pools", i).warn(`pool "${pool.name}" has no nodes`);
+    const arches = [...new Set(nodes.map((n) => n.arch as Arch))];
+    const context = { cgroupDriver: cluster.kubelet.cgroupDriver, arches, downloads: cluster.downloads, cni: network.cni };
+    const runtime = pool.runtime;
+    switch (runtime.kind) {
+      case "containerd":
+        checkContainerd(runtime, at.child("pools", i, "runtime"), context);
+        break;
+      default: {
+        const never: never = runtime.kind;
+        throw new Error(`unhandled runtime kind ${String(never)}`);
+      }
+    }
+    forEachSecretRef(pool.runtime, (ref, path) => {
+      if (ref.from === "config" && !secretKeys.has(ref.key)) {
+        at.child("pools", i, "runtime", ...path, "key").problem(
+          `"${ref.key}" is not set in this stack; run: pulumi config set --secret kubeplug:${ref.key} <value>`,
+        );
+      }
+    });
+  });
+}
+
+/** Node SSH settings over the cluster defaults, key by key. */
+export function effectiveSsh(cluster: ClusterConfig, node: NodeConfig): SshInput {
+  return { ...cluster.ssh, ...definedOnly(node.ssh ?? {}) };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function firstUse(values: readonly string[], duplicate: (index: number, firstIndex: number, value: string) => void): void {
+  const seen = new Map<string, number>();
+  values.forEach((value, i) => {
+    const first = seen.get(value);
+    if (first === undefined) seen.set(value, i);
+    else duplicate(i, first, value);
+  });
+}
+
+/** Visits every secret reference under a config subtree with its path. */
+export function forEachSecretRef(value: unknown, visit: (ref: SecretRef, path: PropertyKey[]) => void, path: PropertyKey[] = []): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => forEachSecretRef(item, visit, [...path, i]));
+  } else if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if ((record.from === "config" && typeof record.key === "string") || (record.from === "env" && typeof record.name === "string")) {
+      visit(record as SecretRef, path);
+      return;
+    }
+    for (const [key, item] of Object.entries(record)) forEachSecretRef(item, visit, [...path, key]);
+  }
+}

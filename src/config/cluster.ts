@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { ARTIFACT_NAMES } from "../catalog/artifacts";
+import { absolutePath, checksum, dnsLabel, hostAddress, httpUrl, labels, port } from "./primitives";
+import { runtimeConfig } from "./runtime";
+import { strictObject } from "./zod";
+
+export const ARCHITECTURES = ["amd64", "arm64"] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+const bastion = strictObject({
+  address: hostAddress,
+  port: port.default(22),
+  user: z.string().min(1).default("root"),
+  privateKeyPath: z.string().min(1).optional(),
+  agent: z.boolean().optional(),
+});
+
+/** SSH settings. Cluster-level values are defaults; a node's own `ssh` overrides them key by key. */
+const sshFields = {
+  user: z.string().min(1).optional().describe("Login user; default root. Non-root users run steps through `sudo -n`."),
+  port: port.optional().describe("Default 22."),
+  privateKeyPath: z.string().min(1).optional().describe("Private key file, read by the program (relative paths are relative to the project)."),
+  agent: z.boolean().optional().describe("Use the SSH agent at $SSH_AUTH_SOCK instead of a key file."),
+  hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$/, { error: 'an OpenSSH public host key such as "ssh-ed25519 AAAA..."' }).optional().describe("Pinned host key; without it the host key is not checked."),
+  bastion: bastion.optional(),
+};
+const ssh = strictObject(sshFields);
+export type SshInput = z.infer<typeof ssh>;
+
+const node = strictObject({
+  name: dnsLabel("node name"),
+  pool: z.string().min(1).describe("Name of the pool whose runtime and settings the node gets."),
+  address: hostAddress,
+  arch: z.enum(ARCHITECTURES).default("amd64").describe("CPU architecture; selects download artifacts and is checked on the node."),
+  ssh: ssh.optional(),
+  labels: labels.default({}),
+  roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["worker"]),
+});
+export type NodeConfig = z.infer<typeof node>;
+
+const pool = strictObject({
+  name: dnsLabel("pool name"),
+  runtime: runtimeConfig,
+  labels: labels.default({}).describe("Labels every node of the pool carries (RuntimeClass node selectors match on them)."),
+});
+export type PoolConfig = z.infer<typeof pool>;
+
+const artifactName = z.enum(ARTIFACT_NAMES);
+const versionChecksums = z.record(z.string().min(1), z.partialRecord(z.enum(ARCHITECTURES), checksum));
+
+const downloads = strictObject({
+  baseUrls: z.partialRecord(artifactName, httpUrl).default({}).describe("Per artifact, a mirror that keeps the upstream path layout below it (air-gapped file servers)."),
+  checksums: z.partialRecord(artifactName, versionChecksums).default({}).describe("Checksums for versions the built-in catalog lacks, or for your own builds."),
+  cacheDir: absolutePath.default("/var/cache/kubeplug/downloads").describe("Where nodes keep verified downloads."),
+});
+export type DownloadsConfig = z.infer<typeof downloads>;
+
+export const clusterConfig = strictObject({
+  name: dnsLabel("cluster name"),
+  kubelet: strictObject({
+    cgroupDriver: z.enum(["systemd", "cgroupfs"]).default("systemd").describe("The kubelet's cgroupDriver; every runtime follows it (SystemdCgroup, cgroup_manager)."),
+  }).default({ cgroupDriver: "systemd" }),
+  ssh: ssh.default({}),
+  downloads: downloads.default({ baseUrls: {}, checksums: {}, cacheDir: "/var/cache/kubeplug/downloads" }),
+  pools: z.array(pool).min(1),
+  nodes: z.array(node).min(1),
+});
+export type ClusterConfig = z.infer<typeof clusterConfig>;

@@ -1,0 +1,152 @@
+import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
+import { configTree, mergeOverrides } from "../components/runtime/containerd-render";
+import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../components/runtime/containerd-features";
+import { engineFacts } from "../components/runtime/oci-engines";
+import { Locator } from "./findings";
+import { ContainerdConfig, RuntimeHandler } from "./runtime";
+import { unknownNameMessage } from "./suggest";
+
+export interface PoolContext {
+  readonly cgroupDriver: "systemd" | "cgroupfs";
+  /** Architectures of the pool's nodes: every release artifact needs a checksum for each. */
+  readonly arches: readonly Arch[];
+  readonly downloads: DownloadSettings;
+  readonly cni: { readonly binDir: string; readonly confDir: string };
+}
+
+/** Cross-field checks of a containerd runtime section, after its schema parsed. */
+export function checkContainerd(config: ContainerdConfig, at: Locator, context: PoolContext): void {
+  const features = containerdFeatures(config.version);
+  if (!features) {
+    at.child("version").problem(`"${config.version}" is not supported: kubeplug renders configs for containerd ${SUPPORTED_CONTAINERD_LINES}`);
+    return;
+  }
+  if (features.endOfLife) {
+    at.child("version").warn(`containerd ${features.line} is past its upstream end of life (1.6: 2025-08-23); plan a move to 1.7 or 2.x`);
+  }
+  if (config.cgroupDriver && config.cgroupDriver !== context.cgroupDriver) {
+    at.child("cgroupDriver").problem(
+      `"${config.cgroupDriver}" conflicts with kubeplug:cluster.kubelet.cgroupDriver "${context.cgroupDriver}": the runtime and the kubelet must use the same cgroup driver`,
+    );
+  }
+  if (!(config.defaultRuntime in config.runtimes)) {
+    at.child("defaultRuntime").problem(unknownNameMessage("runtime handler", config.defaultRuntime, Object.keys(config.runtimes)));
+  }
+  checkInstall(config, at, context);
+  for (const [name, handler] of Object.entries(config.runtimes)) {
+    checkHandler(handler, at.child("runtimes", name), features, context);
+  }
+  if (config.imports && config.imports.length > 0 && !features.importsMergeDeep) {
+    at.child("imports").warn(
+      `containerd ${features.line} replaces a whole plugin table with an imported file's table: a drop-in that sets any CRI key drops every CRI setting kubeplug renders`,
+    );
+  }
+  checkRegistries(config, at.child("registries"));
+  checkOverrides(config, at.child("overrides"), features, context);
+}
+
+function checkInstall(config: ContainerdConfig, runtime: Locator, context: PoolContext): void {
+  const install = config.install;
+  if (install.from === "package" && install.version) {
+    const upstream = install.version.replace(/^\d+:/, "");
+    if (!upstream.startsWith(config.version) || /^\d/.test(upstream.slice(config.version.length))) {
+      runtime.child("install", "version").problem(`"${install.version}" is not a package of containerd ${config.version}`);
+    }
+  }
+  if (install.from === "release") {
+    requireArtifact(runtime.child("version"), "containerd", config.version, context);
+  }
+}
+
+function checkHandler(handler: RuntimeHandler, at: Locator, features: ContainerdFeatures, context: PoolContext): void {
+  if (handler.snapshotter && !features.perHandlerSnapshotter) {
+    at.child("snapshotter").problem(`a per-handler snapshotter needs containerd 1.7 or later; this pool runs ${features.line}`);
+  }
+  if (handler.engine === "custom") return;
+  if (handler.install.from === "release") {
+    for (const artifact of engineFacts(handler.engine).release!.artifacts) {
+      requireArtifact(at.child("install", "version"), artifact, handler.install.version, context);
+    }
+  }
+  if (handler.engine === "gvisor" && handler.install.from === "package" && handler.platform !== "systrap") {
+    at.child("platform").problem(
+      `"${handler.platform}" needs containerd-shim-runsc-v1, which Debian's runsc package lacks; install gVisor from its release (install.from: release) or use platform systrap`,
+    );
+  }
+}
+
+function requireArtifact(at: Locator, artifact: Parameters<typeof resolveArtifact>[0], version: string, context: PoolContext): void {
+  for (const arch of context.arches) {
+    const lookup = resolveArtifact(artifact, version, arch, context.downloads);
+    if (!lookup.ok) at.problem(lookup.reason);
+  }
+}
+
+function checkRegistries(config: ContainerdConfig, at: Locator): void {
+  for (const [host, registry] of Object.entries(config.registries.hosts)) {
+    const seen = new Set<string>();
+    registry.mirrors.forEach((mirror, i) => {
+      const here = at.child("hosts", host, "mirrors", i);
+      if (seen.has(mirror.url)) here.child("url").problem(`"${mirror.url}" is listed twice for ${host}`);
+      seen.add(mirror.url);
+      checkEndpoint(mirror, here);
+    });
+    if (registry.server) checkEndpoint(registry.server, at.child("hosts", host, "server"));
+  }
+}
+
+function checkEndpoint(endpoint: { url: string; skipVerify?: boolean | undefined; auth?: unknown }, at: Locator): void {
+  if (endpoint.auth && endpoint.url.startsWith("http://")) {
+    at.child("auth").warn(`credentials for ${endpoint.url} would travel unencrypted over plain http`);
+  }
+  if (endpoint.skipVerify) at.child("skipVerify").warn(`TLS verification is off for ${endpoint.url}`);
+}
+
+/** Top-level keys containerd reads; an override outside them would be silently ignored. */
+const TOP_LEVEL_KEYS = new Set([
+  "version", "root", "state", "temp", "plugin_dir", "imports", "oom_score", "disabled_plugins", "required_plugins",
+  "grpc", "ttrpc", "debug", "metrics", "plugins", "proxy_plugins", "stream_processors", "timeouts", "cgroup", "streaming",
+]);
+
+/** CRI keys that lived in the v2 CRI plugin and moved in config version 3. */
+const MOVED_IN_V3 = new Set(["containerd", "cni", "registry", "sandbox_image", "image_decryption", "max_concurrent_downloads"]);
+
+function checkOverrides(config: ContainerdConfig, at: Locator, features: ContainerdFeatures, context: PoolContext): void {
+  const overrides = config.overrides;
+  for (const key of Object.keys(overrides)) {
+    if (!TOP_LEVEL_KEYS.has(key)) at.child(key).problem(unknownNameMessage("containerd config key", key, [...TOP_LEVEL_KEYS]));
+  }
+  const plugins = overrides.plugins;
+  if (plugins && typeof plugins === "object" && !Array.isArray(plugins)) {
+    for (const [plugin, table] of Object.entries(plugins)) {
+      const here = at.child("plugins", plugin);
+      if (features.configVersion === 2 && plugin.startsWith("io.containerd.cri.v1.")) {
+        here.problem(`is a config version 3 plugin table (containerd 2.x); containerd ${features.line} ignores it. Use "io.containerd.grpc.v1.cri"`);
+      }
+      if (features.configVersion === 3 && plugin === "io.containerd.grpc.v1.cri" && table && typeof table === "object") {
+        for (const key of Object.keys(table)) {
+          if (MOVED_IN_V3.has(key)) {
+            here.child(key).problem(
+              `is a config version 2 key (containerd 1.x); containerd ${features.line} ignores it in a version 3 file. Use plugins."io.containerd.cri.v1.runtime" or plugins."io.containerd.cri.v1.images"`,
+            );
+          }
+        }
+      }
+    }
+  }
+  checkTomlValues(overrides, at);
+  const managed = configTree(config, { pool: "", cgroupDriver: context.cgroupDriver, cni: context.cni }, features);
+  for (const conflict of mergeOverrides(managed, overrides).conflicts) {
+    at.problem(`${conflict} is managed by kubeplug; set it through the typed runtime fields instead of overrides`);
+  }
+}
+
+function checkTomlValues(value: unknown, at: Locator): void {
+  if (value === null) {
+    at.problem("null has no TOML representation; leave the key out instead");
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => checkTomlValues(item, at.child(i)));
+  } else if (typeof value === "object") {
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) checkTomlValues(item, at.child(key));
+  }
+}

@@ -1,0 +1,148 @@
+import { z } from "zod";
+import { basicAuth } from "./secrets";
+import { absolutePath, dnsLabel, httpUrl, pinnedImage, semver } from "./primitives";
+import { strictObject, tagged } from "./zod";
+
+/** How a binary reaches the node. Each engine lists which of these it supports. */
+const fromPackage = strictObject({
+  from: z.literal("package"),
+  name: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/).optional().describe("Debian package name; default: the engine's usual package."),
+  version: z.string().regex(/^[A-Za-z0-9.+~:-]+$/).optional().describe("Exact package version to pin (apt `name=version`); default: the repository's candidate."),
+});
+const fromRelease = strictObject({
+  from: z.literal("release"),
+  version: z.string().min(1).describe("Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums."),
+});
+const fromPreinstalled = strictObject({
+  from: z.literal("preinstalled"),
+  path: absolutePath.describe("Where the binary already is; kubeplug only checks it exists."),
+});
+
+const annotations = z.array(z.string().min(1)).optional().describe("Annotation globs passed through to the runtime (pod_annotations / container_annotations).");
+
+const commonHandler = {
+  podAnnotations: annotations,
+  containerAnnotations: annotations,
+  privilegedWithoutHostDevices: z.boolean().optional(),
+  snapshotter: z.string().min(1).optional().describe("Per-handler snapshotter (containerd 1.7+)."),
+};
+
+/** runc-compatible engines run under containerd's runc shim with `BinaryName`. */
+const runcShimOptions = strictObject({
+  NoPivotRoot: z.boolean().optional(),
+  NoNewKeyring: z.boolean().optional(),
+  Root: absolutePath.optional(),
+  ShimCgroup: z.string().optional(),
+  IoUid: z.number().int().min(0).optional(),
+  IoGid: z.number().int().min(0).optional(),
+}).describe("Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.");
+
+export const runtimeHandler = tagged("engine", [
+  strictObject({
+    engine: z.literal("runc"),
+    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+    options: runcShimOptions.optional(),
+    ...commonHandler,
+  }),
+  strictObject({
+    engine: z.literal("crun"),
+    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+    options: runcShimOptions.optional(),
+    ...commonHandler,
+  }),
+  strictObject({
+    engine: z.literal("youki"),
+    install: tagged("from", [fromRelease, fromPreinstalled]),
+    options: runcShimOptions.optional(),
+    ...commonHandler,
+  }),
+  strictObject({
+    engine: z.literal("gvisor"),
+    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+    platform: z.enum(["systrap", "ptrace", "kvm"]).default("systrap").describe("gVisor platform; kvm needs /dev/kvm."),
+    ...commonHandler,
+  }),
+  strictObject({
+    engine: z.literal("kata"),
+    install: tagged("from", [fromRelease, fromPreinstalled]),
+    hypervisor: z.enum(["qemu", "clh", "fc", "dragonball", "qemu-runtime-rs"]).default("qemu"),
+    ...commonHandler,
+  }),
+  strictObject({
+    engine: z.literal("custom"),
+    runtimeType: z.string().regex(/^io\.containerd\.[a-z0-9-]+\.v[0-9]+$/, { error: 'a shim type such as "io.containerd.runc.v2"' }),
+    runtimePath: absolutePath.optional(),
+    options: z.record(z.string(), z.unknown()).optional().describe("Shim options table, passed through as written."),
+    ...commonHandler,
+  }),
+]);
+export type RuntimeHandler = z.infer<typeof runtimeHandler>;
+export type RuntimeEngine = RuntimeHandler["engine"];
+
+/** A runtime handler name is what RuntimeClass.handler points at, so it must be a DNS label. */
+const handlerName = dnsLabel("runtime handler name (RuntimeClass.handler must be a DNS-1123 label)");
+
+const caSource = z.union([absolutePath, strictObject({ pem: z.string().includes("-----BEGIN CERTIFICATE-----", { error: "a PEM certificate" }) })]);
+
+const endpointTls = {
+  ca: z.array(caSource).optional().describe("CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml."),
+  client: z.array(strictObject({ cert: absolutePath, key: absolutePath })).optional().describe("Client certificate and key pairs (paths on the node)."),
+  skipVerify: z.boolean().optional().describe("Skip TLS verification for this endpoint. Never in production."),
+  header: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: "an HTTP header name" }), z.array(z.string())).optional(),
+  auth: basicAuth.optional().describe("Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin."),
+};
+
+const mirror = strictObject({
+  url: httpUrl,
+  capabilities: z.array(z.enum(["pull", "resolve", "push"])).min(1).default(["pull", "resolve"]),
+  overridePath: z.boolean().optional().describe("The URL path is the API root (no /v2 appended)."),
+  ...endpointTls,
+});
+export type RegistryMirror = z.infer<typeof mirror>;
+
+const registryHost = strictObject({
+  server: strictObject({ url: httpUrl, ...endpointTls }).optional().describe("The upstream registry endpoint; default: containerd's own (https://<host>, registry-1.docker.io for docker.io)."),
+  mirrors: z.array(mirror).default([]).describe("Tried in order before the server."),
+});
+export type RegistryHostConfig = z.infer<typeof registryHost>;
+
+const REGISTRY_HOST = /^(_default|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?)$/;
+const registryHostName = z.string().regex(REGISTRY_HOST, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not a registry host such as "docker.io" or "registry.local:5000" (no scheme, no path), or "_default"`,
+});
+
+export const containerdRuntime = strictObject({
+  kind: z.literal("containerd"),
+  version: semver("containerd").describe("containerd release; selects config version 2 (1.6/1.7) or 3 (2.x) and the install artifact."),
+  install: tagged("from", [
+    strictObject({
+      from: z.literal("package"),
+      name: z.string().default("containerd"),
+      version: z.string().regex(/^[A-Za-z0-9.+~:-]+$/).optional().describe("Exact package version (e.g. 1.6.20~ds1-1+deb12u3); must belong to `version`."),
+    }),
+    strictObject({ from: z.literal("release"), prefix: absolutePath.default("/usr/local").describe("Install prefix for bin/ (upstream tarball layout).") }),
+    strictObject({ from: z.literal("preinstalled") }),
+  ]).default({ from: "package", name: "containerd" }),
+  root: absolutePath.default("/var/lib/containerd"),
+  state: absolutePath.default("/run/containerd"),
+  address: absolutePath.default("/run/containerd/containerd.sock").describe("gRPC socket; kubelet's runtime endpoint is unix://<address>."),
+  sandboxImage: pinnedImage.default("registry.k8s.io/pause:3.10").describe("Pause image for pod sandboxes."),
+  snapshotter: z.enum(["overlayfs", "native", "btrfs", "zfs", "devmapper"]).default("overlayfs"),
+  cgroupDriver: z.enum(["systemd", "cgroupfs"]).optional().describe("Must equal kubeplug:cluster.kubelet.cgroupDriver when set; SystemdCgroup follows the kubelet."),
+  defaultRuntime: handlerName.default("runc").describe("Handler used when a pod names no RuntimeClass."),
+  runtimes: z.record(handlerName, runtimeHandler).default({ runc: { engine: "runc", install: { from: "package" } } }),
+  registries: strictObject({
+    configPath: absolutePath.default("/etc/containerd/certs.d"),
+    hosts: z.record(registryHostName, registryHost).default({}),
+  }).default({ configPath: "/etc/containerd/certs.d", hosts: {} }),
+  imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
+  overrides: z.record(z.string(), z.unknown()).default({}).describe("Raw TOML tree merged into the rendered config.toml; may not change a key kubeplug manages."),
+});
+export type ContainerdConfig = z.infer<typeof containerdRuntime>;
+export type ContainerdConfigInput = z.input<typeof containerdRuntime>;
+
+/** The container runtime of a node pool. CRI-O joins this union as a second `kind`. */
+export const runtimeConfig = tagged("kind", [containerdRuntime]);
+export type RuntimeConfig = z.infer<typeof runtimeConfig>;
+
+export { handlerName };

@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { strictObject, tagged } from "./zod";
+
+/**
+ * Where a secret value comes from. Stack files hold references, never values: a Pulumi secret
+ * config key of this project (`pulumi config set --secret kubeplug:<name>`) or an environment variable.
+ */
+export const secretRef = tagged("from", [
+  strictObject({
+    from: z.literal("config"),
+    key: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: "a config key name such as ghcrPassword" }).describe("Key under the kubeplug: namespace, set with `pulumi config set --secret`."),
+  }),
+  strictObject({
+    from: z.literal("env"),
+    name: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "an environment variable name such as GHCR_TOKEN" }),
+  }),
+]);
+export type SecretRef = z.infer<typeof secretRef>;
+
+/** The canonical name a component uses to look a secret up in its `secrets` argument. */
+export function secretRefId(ref: SecretRef): string {
+  return ref.from === "config" ? `config:${ref.key}` : `env:${ref.name}`;
+}
+
+export const basicAuth = strictObject({
+  username: z.string().min(1),
+  password: secretRef,
+});
+export type BasicAuth = z.infer<typeof basicAuth>;

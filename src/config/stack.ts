@@ -1,0 +1,123 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import yaml from "js-yaml";
+import { z } from "zod";
+import { ConfigProblem, ConfigWarning, KubeplugConfigError } from "../errors";
+import { ClusterConfig, clusterConfig } from "./cluster";
+import { checkCluster } from "./cluster-checks";
+import { Findings } from "./findings";
+import { NetworkConfig, networkConfig } from "./network";
+import { StorageConfig, storageConfig } from "./storage";
+import { unknownNameMessage } from "./suggest";
+import { zodProblems } from "./zod";
+
+export const NAMESPACE = "kubeplug";
+
+/** A validated stack: every default applied, every cross-field rule checked. */
+export interface StackConfig {
+  readonly stack: string;
+  readonly cluster: ClusterConfig;
+  readonly network: NetworkConfig;
+  readonly storage: StorageConfig;
+  /** Secret config keys this stack holds (`kubeplug:<key>` with a `secure:` value); the values stay encrypted. */
+  readonly secretKeys: readonly string[];
+}
+
+export interface LoadedStack {
+  readonly config: StackConfig;
+  readonly warnings: readonly ConfigWarning[];
+}
+
+const SECTIONS = { cluster: clusterConfig, network: networkConfig, storage: storageConfig } as const;
+type Section = keyof typeof SECTIONS;
+
+/**
+ * Validates the `config:` map of a stack (keys such as `kubeplug:cluster`), as js-yaml reads it from
+ * the stack file or as the Pulumi program reads it through pulumi.Config. Throws KubeplugConfigError
+ * with every problem at once.
+ */
+export function validateStackConfig(stack: string, values: Readonly<Record<string, unknown>>): LoadedStack {
+  const problems: ConfigProblem[] = [];
+  const parsed: Partial<Record<Section, unknown>> = {};
+  const secretKeys: string[] = [];
+  const prefix = `${NAMESPACE}:`;
+
+  for (const [key, value] of Object.entries(values)) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    if (isSecureValue(value)) {
+      secretKeys.push(name);
+    } else if (!(name in SECTIONS)) {
+      problems.push({ path: key, message: unknownNameMessage("config key", key, Object.keys(SECTIONS).map((s) => prefix + s)) });
+    }
+  }
+
+  for (const section of Object.keys(SECTIONS) as Section[]) {
+    const key = prefix + section;
+    const value = values[key];
+    if (value === undefined && section === "cluster") {
+      problems.push({ path: key, message: "required: the stack must describe its node pools and nodes" });
+      continue;
+    }
+    const result = (SECTIONS[section] as z.ZodType).safeParse(value ?? {}, { reportInput: true });
+    if (result.success) parsed[section] = result.data;
+    else problems.push(...zodProblems(key, result.error));
+  }
+
+  const findings = new Findings();
+  if (problems.length === 0) {
+    checkCluster(parsed.cluster as ClusterConfig, parsed.network as NetworkConfig, new Set(secretKeys), findings);
+    problems.push(...findings.problems);
+  }
+  if (problems.length > 0) throw new KubeplugConfigError(problems);
+  return {
+    config: {
+      stack,
+      cluster: parsed.cluster as ClusterConfig,
+      network: parsed.network as NetworkConfig,
+      storage: parsed.storage as StorageConfig,
+      secretKeys,
+    },
+    warnings: findings.warnings,
+  };
+}
+
+function isSecureValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && typeof (value as { secure?: unknown }).secure === "string";
+}
+
+/** Parses the text of a `Pulumi.<stack>.yaml` file; `file` names it in errors. */
+export function parseStackFile(stack: string, text: string, file: string): LoadedStack {
+  let document: unknown;
+  try {
+    document = yaml.load(text, { filename: file });
+  } catch (error) {
+    const mark = (error as { mark?: { line: number; column: number } }).mark;
+    const where = mark ? `${file}:${mark.line + 1}:${mark.column + 1}` : file;
+    throw new KubeplugConfigError([{ path: where, message: `not valid YAML: ${(error as { reason?: string }).reason ?? String(error)}` }]);
+  }
+  if (document === null || document === undefined) document = {};
+  if (typeof document !== "object" || Array.isArray(document)) {
+    throw new KubeplugConfigError([{ path: file, message: "expected a map with a `config:` key" }]);
+  }
+  const config = (document as { config?: unknown }).config;
+  if (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config))) {
+    throw new KubeplugConfigError([{ path: `${file}: config`, message: "expected a map of config keys" }]);
+  }
+  return validateStackConfig(stack, (config ?? {}) as Record<string, unknown>);
+}
+
+/** Reads `stacks/Pulumi.<stack>.yaml` under a project directory (Pulumi.yaml sets stackConfigDir: stacks). */
+export function loadStack(projectDir: string, stack: string): LoadedStack {
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
+    throw new KubeplugConfigError([{ path: "--stack", message: `"${stack}" is not a stack name` }]);
+  }
+  const file = join("stacks", `Pulumi.${stack}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(join(projectDir, file), "utf8");
+  } catch {
+    throw new KubeplugConfigError([{ path: file, message: `no such stack file (looked in ${join(projectDir, "stacks")})` }]);
+  }
+  return parseStackFile(stack, text, file);
+}
