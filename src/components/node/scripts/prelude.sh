@@ -1,0 +1,316 @@
+# shellcheck shell=bash
+# Shared by every kubeplug node step. The step header sets KP_NODE, KP_STEP and KP_ARCH before this.
+#
+# The contract: a second run on a converged node writes nothing and restarts nothing; every write is
+# atomic (temp file in the same directory, then mv); configs are validated before anything restarts;
+# the previous file is kept as <file>.kubeplug.bak and restored when a check fails.
+
+KP_STATE_DIR=/var/lib/kubeplug
+KP_RUN_DIR=/run/kubeplug
+KP_LOG_DIR=/var/log/kubeplug
+KP_LOG=/dev/null
+KP_STAGE=
+KP_CHANGED=()
+KP_CREATED=()
+KP_RESTARTED=()
+KP_OWNED=()
+KP_ROLLBACK_HOOK=
+KP_FAILING=0
+KP_DOWNLOADED=
+KP_SECRET_FILE=
+
+kp_log_line() {
+  printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$KP_LOG" 2>/dev/null || true
+}
+
+# Progress goes to stdout; writes are allowed to fail because the SSH session may be gone.
+kp_say() {
+  printf 'kubeplug[%s/%s]: %s\n' "$KP_NODE" "$KP_STEP" "$*" 2>/dev/null || true
+  kp_log_line "$*"
+}
+
+kp_warn() {
+  kp_say "warning: $*"
+}
+
+# Fails the step with a message naming the node and the step, after running the step's rollback.
+kp_fail() {
+  printf 'kubeplug[%s/%s]: error: %s\n' "$KP_NODE" "$KP_STEP" "$*" >&2 2>/dev/null || true
+  kp_log_line "error: $*"
+  if [ "$KP_FAILING" = 0 ] && [ -n "$KP_ROLLBACK_HOOK" ]; then
+    KP_FAILING=1
+    "$KP_ROLLBACK_HOOK" || kp_log_line "rollback hook failed"
+  fi
+  exit 1
+}
+
+kp_on_err() {
+  kp_fail "command failed (line $1, exit $2): $3"
+}
+
+kp_begin() {
+  # A dropped SSH session must not kill a step halfway: finish (or roll back) and report in the log.
+  trap '' HUP PIPE
+  trap 'kp_on_err "$LINENO" "$?" "$BASH_COMMAND"' ERR
+  [ "$(id -u)" = 0 ] || kp_fail "must run as root (the login user needs passwordless sudo)"
+  mkdir -p "$KP_STATE_DIR/owned" "$KP_LOG_DIR" "$KP_RUN_DIR"
+  chmod 0700 "$KP_STATE_DIR" "$KP_RUN_DIR"
+  KP_LOG="$KP_LOG_DIR/$KP_STEP.log"
+  exec 9>"$KP_RUN_DIR/node.lock"
+  flock -w 900 9 || kp_fail "another kubeplug step held $KP_RUN_DIR/node.lock for 15 minutes"
+  KP_STAGE=$(mktemp -d "$KP_RUN_DIR/stage.XXXXXX")
+  trap 'rm -rf "$KP_STAGE"' EXIT
+  kp_log_line "begin step $KP_STEP (script $KP_SCRIPT_HASH)"
+  kp_check_arch
+}
+
+kp_check_arch() {
+  local machine want
+  machine=$(uname -m)
+  case "$machine" in
+    x86_64) want=amd64 ;;
+    aarch64 | arm64) want=arm64 ;;
+    *) want=$machine ;;
+  esac
+  [ "$want" = "$KP_ARCH" ] || kp_fail "node reports architecture $machine ($want) but the stack says $KP_ARCH"
+}
+
+kp_require_commands() {
+  local missing=() cmd
+  for cmd in "$@"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
+  done
+  [ "${#missing[@]}" = 0 ] || kp_fail "missing commands on the node: ${missing[*]}"
+}
+
+# kp_stage_file DEST MODE < content: keeps the rendered file in the stage dir until the step installs it.
+kp_stage_file() {
+  local staged="$KP_STAGE/files$1"
+  mkdir -p "$(dirname "$staged")"
+  cat >"$staged"
+  chmod "$2" "$staged"
+}
+
+kp_staged() {
+  printf '%s' "$KP_STAGE/files$1"
+}
+
+# Reads the step's secret payload from stdin into KP_SECRET_FILE, mode 0600, in the stage dir (tmpfs).
+kp_read_secret() {
+  KP_SECRET_FILE="$KP_STAGE/secret"
+  (umask 077 && cat >"$KP_SECRET_FILE")
+}
+
+kp_sha256() {
+  if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; fi
+}
+
+kp_same_file() {
+  [ -f "$2" ] && cmp -s "$1" "$2" && [ "$(stat -c %a "$1")" = "$(stat -c %a "$2")" ]
+}
+
+# kp_install_file SRC DEST MODE: atomic replace with a backup. Returns 0 if DEST changed, 1 if not.
+kp_install_file() {
+  local src=$1 dest=$2 mode=$3 tmp
+  KP_OWNED+=("$dest")
+  if kp_same_file "$src" "$dest"; then
+    kp_say "unchanged $dest"
+    return 1
+  fi
+  kp_note_foreign_edit "$dest"
+  mkdir -p "$(dirname "$dest")"
+  tmp="$dest.kubeplug.new"
+  cp "$src" "$tmp"
+  chmod "$mode" "$tmp"
+  if [ -e "$dest" ]; then
+    cp -p "$dest" "$dest.kubeplug.bak"
+  else
+    KP_CREATED+=("$dest")
+  fi
+  mv -f "$tmp" "$dest"
+  KP_CHANGED+=("$dest")
+  kp_say "wrote $dest"
+  return 0
+}
+
+# Warns when a file kubeplug owns was edited by someone else since kubeplug last wrote it.
+kp_note_foreign_edit() {
+  local dest=$1 recorded current
+  [ -f "$dest" ] || return 0
+  recorded=$(kp_recorded_hash "$dest")
+  [ -n "$recorded" ] || return 0
+  current=$(kp_sha256 "$dest")
+  if [ "$recorded" != "$current" ]; then
+    kp_warn "$dest was changed outside kubeplug since the last apply; replacing it (the edited copy is kept as $dest.kubeplug.bak)"
+  fi
+}
+
+kp_owned_list() {
+  printf '%s' "$KP_STATE_DIR/owned/$KP_STEP.list"
+}
+
+kp_recorded_hash() {
+  local list
+  list=$(kp_owned_list)
+  [ -f "$list" ] || return 0
+  awk -v p="$1" '$2 == p { print $1 }' "$list"
+}
+
+# Puts back every file this run changed: the backup where there was one, nothing where there was none.
+kp_restore_changed() {
+  local dest created c
+  for dest in "${KP_CHANGED[@]}"; do
+    created=0
+    for c in "${KP_CREATED[@]}"; do [ "$c" = "$dest" ] && created=1; done
+    if [ "$created" = 1 ]; then
+      rm -f "$dest"
+      kp_say "removed $dest (it did not exist before this run)"
+    elif [ -f "$dest.kubeplug.bak" ]; then
+      mv -f "$dest.kubeplug.bak" "$dest"
+      kp_say "restored previous $dest"
+    fi
+  done
+}
+
+# Retires files an earlier run owned that the stack no longer renders, unless someone edited them.
+# The file moves to <file>.kubeplug.bak, so a rollback in the same run can put it back.
+kp_prune_owned() {
+  local list path recorded current keep owned
+  list=$(kp_owned_list)
+  [ -f "$list" ] || return 0
+  while read -r recorded path; do
+    [ -n "$path" ] || continue
+    keep=0
+    for owned in "${KP_OWNED[@]}"; do [ "$owned" = "$path" ] && keep=1; done
+    [ "$keep" = 0 ] || continue
+    [ -f "$path" ] || continue
+    current=$(kp_sha256 "$path")
+    if [ "$current" = "$recorded" ]; then
+      mv -f "$path" "$path.kubeplug.bak"
+      KP_CHANGED+=("$path")
+      kp_say "removed $path (no longer in the stack; kept as $path.kubeplug.bak)"
+    else
+      kp_warn "left $path in place: no longer in the stack, but changed since kubeplug wrote it"
+    fi
+  done <"$list"
+}
+
+kp_record_owned() {
+  local list tmp path
+  list=$(kp_owned_list)
+  tmp="$list.kubeplug.new"
+  : >"$tmp"
+  for path in "${KP_OWNED[@]}"; do
+    if [ -f "$path" ]; then printf '%s %s\n' "$(kp_sha256 "$path")" "$path" >>"$tmp"; fi
+  done
+  mv -f "$tmp" "$list"
+}
+
+kp_was_changed() {
+  local path
+  for path in "${KP_CHANGED[@]}"; do [ "$path" = "$1" ] && return 0; done
+  return 1
+}
+
+# kp_wait SECONDS CMD...: polls CMD every half second.
+kp_wait() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
+# kp_download URL CHECKSUM: sets KP_DOWNLOADED to a verified copy in the download cache.
+kp_download() {
+  local url=$1 checksum=$2 algo want file tmp got
+  algo=${checksum%%:*}
+  want=${checksum#*:}
+  file="$KP_DOWNLOAD_CACHE/$want-$(basename "$url")"
+  mkdir -p "$KP_DOWNLOAD_CACHE"
+  if [ -f "$file" ] && [ "$("${algo}sum" "$file" | cut -d' ' -f1)" = "$want" ]; then
+    # shellcheck disable=SC2034 # output variable, read by the step body
+    KP_DOWNLOADED=$file
+    return 0
+  fi
+  tmp="$file.part"
+  kp_log_line "downloading $url"
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url"; }
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -T 20 -t 3 -O "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url"; }
+  else
+    kp_fail "neither curl nor wget is installed, so $url cannot be downloaded"
+  fi
+  got=$("${algo}sum" "$tmp" | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    rm -f "$tmp"
+    kp_fail "checksum mismatch for $url: expected $algo:$want, got $algo:$got; nothing was installed"
+  fi
+  mv -f "$tmp" "$file"
+  # shellcheck disable=SC2034 # output variable, read by the step body
+  KP_DOWNLOADED=$file
+}
+
+# kp_apt_install PKG[=VERSION]...: installs missing or different packages, keeping local conffiles.
+# VERSION may be an apt glob such as 1.6.20* (any Debian revision of upstream 1.6.20).
+kp_apt_install() {
+  local spec name version installed wanted=()
+  for spec in "$@"; do
+    name=${spec%%=*}
+    version=
+    [ "$name" = "$spec" ] || version=${spec#*=}
+    if [ -n "$version" ]; then
+      installed=$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$name" 2>/dev/null || true)
+      # shellcheck disable=SC2053 # the version is a glob on purpose
+      [[ ${installed#installed } == $version && $installed == installed\ * ]] || wanted+=("$spec")
+    else
+      dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'install ok installed' || wanted+=("$spec")
+    fi
+  done
+  [ "${#wanted[@]}" -gt 0 ] || return 1
+  kp_require_commands apt-get dpkg-query
+  kp_say "installing packages: ${wanted[*]}"
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef)
+  if ! "${apt[@]}" install --no-install-recommends "${wanted[@]}" >>"$KP_LOG" 2>&1; then
+    "${apt[@]}" update >>"$KP_LOG" 2>&1 || kp_fail "apt-get update failed; see $KP_LOG"
+    "${apt[@]}" install --no-install-recommends "${wanted[@]}" >>"$KP_LOG" 2>&1 ||
+      kp_fail "apt-get install ${wanted[*]} failed; see $KP_LOG on the node"
+  fi
+  KP_CHANGED+=("package:${wanted[*]}")
+  return 0
+}
+
+kp_json_string() {
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '"%s"' "$s"
+}
+
+kp_json_list() {
+  local first=1 item
+  printf '['
+  for item in "$@"; do
+    [ "$first" = 1 ] || printf ','
+    first=0
+    kp_json_string "$item"
+  done
+  printf ']'
+}
+
+# The last stdout line is machine-readable: what changed and what restarted on this node.
+kp_end() {
+  kp_record_owned
+  if [ "${#KP_CHANGED[@]}" = 0 ] && [ "${#KP_RESTARTED[@]}" = 0 ]; then
+    kp_say "unchanged"
+  fi
+  kp_log_line "end step $KP_STEP: ${#KP_CHANGED[@]} change(s), restarted: ${KP_RESTARTED[*]:-none}"
+  {
+    printf 'KUBEPLUG_RESULT {"node":%s,"step":%s,"changed":' "$(kp_json_string "$KP_NODE")" "$(kp_json_string "$KP_STEP")"
+    kp_json_list "${KP_CHANGED[@]}"
+    printf ',"restarted":'
+    kp_json_list "${KP_RESTARTED[@]}"
+    printf '}\n'
+  } 2>/dev/null || true
+}

@@ -1,0 +1,291 @@
+import { stringify } from "smol-toml";
+import { ContainerdConfig, RegistryHostConfig, RuntimeHandler } from "../../config/runtime";
+import { SecretRef } from "../../config/secrets";
+import { hashParts } from "../../util/hash";
+import { RenderedFile } from "../node/files";
+import { ContainerdFeatures, containerdFeatures } from "./containerd-features";
+import { hostsTomlFiles } from "./hosts-toml";
+import { engineBinary } from "./oci-engines";
+
+/** Settings the runtime takes from other domains of the stack. */
+export interface ContainerdContext {
+  readonly pool: string;
+  readonly cgroupDriver: "systemd" | "cgroupfs";
+  readonly cni: { readonly binDir: string; readonly confDir: string };
+}
+
+/** A credential that reaches the node on stdin, keyed by the endpoint host containerd contacts. */
+export interface RegistryCredential {
+  readonly host: string;
+  readonly username: string;
+  readonly password: SecretRef;
+}
+
+export interface RenderedContainerd {
+  readonly features: ContainerdFeatures;
+  /** config.toml without credentials; those are appended on the node from stdin. */
+  readonly configToml: string;
+  /** hosts.toml per registry and CA files written next to them. */
+  readonly registryFiles: readonly RenderedFile[];
+  /** Runtime-specific files the shims read at container start (gVisor shim configs). */
+  readonly runtimeFiles: readonly RenderedFile[];
+  readonly credentials: readonly RegistryCredential[];
+  readonly runtimeEndpoint: string;
+  /** Hash of every non-secret file the configure step writes: changes exactly when a node must change. */
+  readonly configHash: string;
+}
+
+export const CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml";
+
+type TomlTable = { [key: string]: TomlValue };
+type TomlValue = string | number | boolean | TomlValue[] | TomlTable;
+
+export function renderContainerd(config: ContainerdConfig, context: ContainerdContext): RenderedContainerd {
+  const features = requireFeatures(config.version);
+  const tree = configTree(config, context, features);
+  const merged = mergeOverrides(tree, config.overrides);
+  if (merged.conflicts.length > 0) {
+    throw new Error(`overrides conflict with managed keys: ${merged.conflicts.join(", ")}; run the config checks first`);
+  }
+  const configToml = header(config, context, features) + stringify(merged.tree);
+  const registryFiles = hostsTomlFiles(config.registries);
+  const shimFiles = runtimeFiles(config, context.cgroupDriver === "systemd");
+  const credentials = registryCredentials(config.registries.hosts);
+  const configHash = hashParts([
+    [CONTAINERD_CONFIG_PATH, configToml],
+    ...[...registryFiles, ...shimFiles].map((f) => [f.path, `${f.mode}:${f.content}`] as const),
+    ...credentials.map((c) => [`auth:${c.host}`, `${c.username}:${JSON.stringify(c.password)}`] as const),
+  ]);
+  return {
+    features,
+    configToml,
+    registryFiles,
+    runtimeFiles: shimFiles,
+    credentials,
+    runtimeEndpoint: `unix://${config.address}`,
+    configHash,
+  };
+}
+
+function requireFeatures(version: string): ContainerdFeatures {
+  const features = containerdFeatures(version);
+  if (!features) throw new Error(`containerd ${version} is not supported; run the config checks first`);
+  return features;
+}
+
+function header(config: ContainerdConfig, context: ContainerdContext, features: ContainerdFeatures): string {
+  const dropIns = features.importsMergeDeep
+    ? "Put local additions in a file listed under `imports` instead."
+    : "containerd 1.x replaces whole plugin tables from imported files, so keep CRI settings in this file.";
+  return [
+    `# Managed by kubeplug: pool ${context.pool}, containerd ${config.version}, config version ${features.configVersion}.`,
+    `# Rewritten on every apply; the previous file is kept as config.toml.kubeplug.bak. ${dropIns}`,
+    "",
+  ].join("\n");
+}
+
+/** The config tree kubeplug owns, before user overrides. Every key here is "managed". */
+export function configTree(config: ContainerdConfig, context: ContainerdContext, features: ContainerdFeatures): TomlTable {
+  const systemdCgroup = context.cgroupDriver === "systemd";
+  const handlers = Object.keys(config.runtimes).sort();
+  const runtimes: TomlTable = {};
+  for (const name of handlers) runtimes[name] = handlerTable(name, config.runtimes[name]!, systemdCgroup, features);
+
+  const imports = config.imports ?? [...features.defaultImports];
+  const root: TomlTable = { version: features.configVersion, root: config.root, state: config.state };
+  if (imports.length > 0) root.imports = imports;
+  root.grpc = { address: config.address };
+
+  const registry: TomlTable = { config_path: config.registries.configPath };
+  const cni: TomlTable = features.cniBinDirs
+    ? { bin_dirs: [context.cni.binDir], conf_dir: context.cni.confDir }
+    : { bin_dir: context.cni.binDir, conf_dir: context.cni.confDir };
+
+  if (features.configVersion === 2) {
+    root.plugins = {
+      [features.criRuntimePlugin]: {
+        sandbox_image: config.sandboxImage,
+        containerd: { snapshotter: config.snapshotter, default_runtime_name: config.defaultRuntime, runtimes },
+        cni,
+        registry,
+      },
+    };
+    return root;
+  }
+  const images: TomlTable = { snapshotter: config.snapshotter, pinned_images: { sandbox: config.sandboxImage }, registry };
+  const platforms = handlerImagePlatforms(config, features);
+  if (platforms) images.runtime_platforms = platforms;
+  root.plugins = {
+    [features.criImagesPlugin]: images,
+    [features.criRuntimePlugin]: { containerd: { default_runtime_name: config.defaultRuntime, runtimes }, cni },
+  };
+  return root;
+}
+
+/** containerd 2.0–2.2 pull a handler's images with its snapshotter only when told so here too. */
+function handlerImagePlatforms(config: ContainerdConfig, features: ContainerdFeatures): TomlTable | undefined {
+  if (!features.handlerSnapshotterNeedsImagePlatform) return undefined;
+  const entries = Object.entries(config.runtimes)
+    .filter(([, handler]) => handler.snapshotter !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(entries.map(([name, handler]) => [name, { snapshotter: handler.snapshotter! }]));
+}
+
+const RUNC_SHIM = "io.containerd.runc.v2";
+
+function handlerTable(name: string, handler: RuntimeHandler, systemdCgroup: boolean, features: ContainerdFeatures): TomlTable {
+  const table: TomlTable = {};
+  switch (handler.engine) {
+    case "runc":
+    case "crun":
+    case "youki":
+      table.runtime_type = RUNC_SHIM;
+      table.options = { ...stripUndefined(handler.options ?? {}), BinaryName: engineBinary(handler), SystemdCgroup: systemdCgroup };
+      break;
+    case "gvisor":
+      Object.assign(table, gvisorTable(name, handler, systemdCgroup));
+      break;
+    case "kata":
+      Object.assign(table, kataTable(handler));
+      break;
+    case "custom":
+      table.runtime_type = handler.runtimeType;
+      if (handler.runtimePath) table.runtime_path = handler.runtimePath;
+      if (handler.options) table.options = handler.options as TomlTable;
+      break;
+    default: {
+      const never: never = handler;
+      throw new Error(`unhandled runtime engine ${JSON.stringify(never)}`);
+    }
+  }
+  if (handler.podAnnotations) table.pod_annotations = [...handler.podAnnotations];
+  if (handler.containerAnnotations) table.container_annotations = [...handler.containerAnnotations];
+  if (handler.privilegedWithoutHostDevices !== undefined) table.privileged_without_host_devices = handler.privilegedWithoutHostDevices;
+  if (handler.snapshotter && features.perHandlerSnapshotter) table.snapshotter = handler.snapshotter;
+  return table;
+}
+
+/** Path of the shim config a gVisor handler reads (`options.ConfigPath`); one per handler. */
+export function gvisorShimConfigPath(handlerName: string): string {
+  return `/etc/containerd/runsc-${handlerName}.toml`;
+}
+
+type GvisorHandler = Extract<RuntimeHandler, { engine: "gvisor" }>;
+
+/** Debian's runsc package has no containerd-shim-runsc-v1, so the runc shim drives runsc directly. */
+export function gvisorUsesRuncShim(handler: GvisorHandler): boolean {
+  return handler.install.from === "package";
+}
+
+function gvisorTable(name: string, handler: GvisorHandler, systemdCgroup: boolean): TomlTable {
+  if (gvisorUsesRuncShim(handler)) {
+    return { runtime_type: RUNC_SHIM, options: { BinaryName: engineBinary(handler), SystemdCgroup: systemdCgroup } };
+  }
+  return { runtime_type: "io.containerd.runsc.v1", options: { TypeUrl: "io.containerd.runsc.v1.options", ConfigPath: gvisorShimConfigPath(name) } };
+}
+
+/** The runsc shim's own config: which runsc to run and its flags. */
+function gvisorShimConfig(handler: GvisorHandler, systemdCgroup: boolean): string {
+  const runscConfig: TomlTable = { platform: handler.platform };
+  if (systemdCgroup) runscConfig["systemd-cgroup"] = "true";
+  return stringify({ binary_name: engineBinary(handler), runsc_config: runscConfig });
+}
+
+function runtimeFiles(config: ContainerdConfig, systemdCgroup: boolean): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  for (const name of Object.keys(config.runtimes).sort()) {
+    const handler = config.runtimes[name]!;
+    if (handler.engine === "gvisor" && !gvisorUsesRuncShim(handler)) {
+      files.push({ path: gvisorShimConfigPath(name), content: gvisorShimConfig(handler, systemdCgroup), mode: 0o644 });
+    }
+  }
+  return files;
+}
+
+const KATA_RUST = new Set(["dragonball", "qemu-runtime-rs"]);
+
+function kataTable(handler: Extract<RuntimeHandler, { engine: "kata" }>): TomlTable {
+  const rust = KATA_RUST.has(handler.hypervisor);
+  const defaults = rust ? "/opt/kata/share/defaults/kata-containers/runtime-rs" : "/opt/kata/share/defaults/kata-containers";
+  const configName = handler.hypervisor === "qemu-runtime-rs" ? "qemu-runtime-rs" : handler.hypervisor;
+  return {
+    runtime_type: `io.containerd.kata-${handler.hypervisor}.v2`,
+    runtime_path: rust ? "/opt/kata/runtime-rs/bin/containerd-shim-kata-v2" : engineBinary(handler),
+    privileged_without_host_devices: true,
+    pod_annotations: ["io.katacontainers.*"],
+    options: { ConfigPath: `${defaults}/configuration-${configName}.toml` },
+  };
+}
+
+function stripUndefined(record: Record<string, unknown>): TomlTable {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as TomlTable;
+}
+
+function registryCredentials(hosts: Record<string, RegistryHostConfig>): RegistryCredential[] {
+  const credentials: RegistryCredential[] = [];
+  for (const name of Object.keys(hosts).sort()) {
+    const host = hosts[name]!;
+    for (const endpoint of [...host.mirrors, ...(host.server ? [host.server] : [])]) {
+      if (endpoint.auth) credentials.push({ host: new URL(endpoint.url).host, ...endpoint.auth });
+    }
+  }
+  return credentials;
+}
+
+/**
+ * The credential table appended to config.toml on the node. It lives in config.toml, not in a drop-in,
+ * because containerd 1.x would let a drop-in's CRI table replace kubeplug's whole CRI table.
+ */
+export function renderCredentialFragment(version: string, credentials: readonly { host: string; username: string; password: string }[]): string {
+  if (credentials.length === 0) return "";
+  const features = requireFeatures(version);
+  const lines = ["", "# Registry credentials, appended by kubeplug from stdin."];
+  for (const c of credentials) {
+    const table = { plugins: { [features.criImagesPlugin]: { registry: { configs: { [c.host]: { auth: { username: c.username, password: c.password } } } } } } };
+    lines.push(stringify(table));
+  }
+  return lines.join("\n") + "\n";
+}
+
+export interface OverrideMerge {
+  readonly tree: TomlTable;
+  /** Dotted paths of override keys that would change a managed key. */
+  readonly conflicts: readonly string[];
+}
+
+/** Deep-merges user overrides into the managed tree; a managed leaf may not be replaced. */
+export function mergeOverrides(managed: TomlTable, overrides: Record<string, unknown>): OverrideMerge {
+  const conflicts: string[] = [];
+  const merge = (base: TomlTable, extra: Record<string, unknown>, path: string[]): TomlTable => {
+    const out: TomlTable = { ...base };
+    for (const [key, value] of Object.entries(extra)) {
+      const here = [...path, key];
+      const existing = out[key];
+      if (existing === undefined) {
+        out[key] = value as TomlValue;
+      } else if (isTable(existing) && isPlainObject(value)) {
+        out[key] = merge(existing, value, here);
+      } else {
+        conflicts.push(here.map(tomlKey).join("."));
+      }
+    }
+    return out;
+  };
+  const tree = merge(managed, overrides, []);
+  return { tree, conflicts };
+}
+
+export function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+function isTable(value: TomlValue): value is TomlTable {
+  return typeof value === "object" && !Array.isArray(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export { containerdFeatures };

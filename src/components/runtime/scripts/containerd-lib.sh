@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# containerd helpers shared by the install and configure steps.
+
+# Prints the X.Y.Z of the installed containerd ("1.6.20~ds1" and "v2.1.9" both give their X.Y.Z).
+containerd_installed_version() {
+  command -v containerd >/dev/null 2>&1 || return 0
+  containerd --version 2>/dev/null | awk '{ print $3 }' | sed -E 's/^v//; s/^([0-9]+\.[0-9]+\.[0-9]+).*/\1/'
+}
+
+# Healthy = the unit is active, the socket answers, and the CRI plugin loaded.
+containerd_healthy() {
+  systemctl is-active --quiet containerd || return 1
+  ctr --address "$KP_CONTAINERD_ADDRESS" version >/dev/null 2>&1 || return 1
+  ctr --address "$KP_CONTAINERD_ADDRESS" plugins ls 2>/dev/null |
+    awk '$1 == "io.containerd.grpc.v1" && $2 == "cri" { print $NF }' | grep -qx ok
+}
+
+containerd_journal_tail() {
+  journalctl -u containerd -n 5 --no-pager -o cat 2>/dev/null | tr '\n' ' ' || true
+}
+
+KP_CONTAINERD_RESTART_PENDING="$KP_STATE_DIR/containerd.restart-pending"
+
+# Restarts containerd and waits until it is healthy. The pending marker survives a dropped session or a
+# reboot mid-restart, so the next run restarts again instead of trusting files that were already written.
+KP_CONTAINERD_RESTARTING=0
+
+containerd_restart() {
+  KP_CONTAINERD_RESTARTING=1
+  touch "$KP_CONTAINERD_RESTART_PENDING"
+  systemctl reset-failed containerd >/dev/null 2>&1 || true
+  systemctl restart containerd >>"$KP_LOG" 2>&1 || true
+  if ! kp_wait "$KP_CONTAINERD_START_TIMEOUT" containerd_healthy; then
+    return 1
+  fi
+  rm -f "$KP_CONTAINERD_RESTART_PENDING"
+  KP_RESTARTED+=(containerd)
+  kp_say "restarted containerd: healthy (socket $KP_CONTAINERD_ADDRESS answers, CRI plugin ok)"
+}
+
+# Rollback hook: put the previous files back and, if this run restarted containerd, bring it up on them
+# again. Without a restart the running daemon still has the previous config in memory.
+containerd_rollback() {
+  [ "${#KP_CHANGED[@]}" -gt 0 ] || return 0
+  kp_restore_changed
+  systemctl daemon-reload >/dev/null 2>&1 || true
+  [ "$KP_CONTAINERD_RESTARTING" = 1 ] || return 0
+  if containerd_restart; then
+    kp_say "rolled back: containerd is healthy again with the previous files"
+  else
+    kp_say "rolled back the files, but containerd is still not healthy: $(containerd_journal_tail)"
+  fi
+}

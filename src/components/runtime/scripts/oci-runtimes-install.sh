@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Installs the low-level runtimes the node's handlers run: distro packages, pinned release binaries
+# (checksum verified before anything is written), or checks that preinstalled binaries are there.
+# Release entries are "url|checksum|destination|member": member is empty for a plain binary, a path
+# inside the archive for one file of it, or "/" to unpack the whole archive at the destination.
+
+if [ "${#KP_PACKAGES[@]}" -gt 0 ]; then
+  kp_apt_install "${KP_PACKAGES[@]}" || true
+fi
+
+# Download and verify everything first, so a bad checksum leaves the node untouched.
+downloaded=()
+for entry in "${KP_RELEASES[@]}"; do
+  IFS='|' read -r url checksum _ _ <<<"$entry"
+  kp_download "$url" "$checksum"
+  downloaded+=("$KP_DOWNLOADED")
+done
+
+i=0
+for entry in "${KP_RELEASES[@]}"; do
+  IFS='|' read -r url _ dest member <<<"$entry"
+  file=${downloaded[$i]}
+  i=$((i + 1))
+  case "$member" in
+    "")
+      kp_install_file "$file" "$dest" 0755 || true
+      ;;
+    /)
+      unpacked="$KP_STAGE/unpack-$i"
+      mkdir -p "$unpacked"
+      tar -xaf "$file" -C "$unpacked" 2>>"$KP_LOG" || kp_fail "cannot unpack $url"
+      while IFS= read -r -d '' item; do
+        relative=${item#"$unpacked"/}
+        kp_install_file "$item" "$dest/$relative" "$(stat -c %a "$item")" || true
+      done < <(find "$unpacked" -type f -print0 | sort -z)
+      ;;
+    *)
+      unpacked="$KP_STAGE/unpack-$i"
+      mkdir -p "$unpacked"
+      tar -xaf "$file" -C "$unpacked" "$member" 2>>"$KP_LOG" || kp_fail "$url has no $member"
+      kp_install_file "$unpacked/$member" "$dest" 0755 || true
+      ;;
+  esac
+done
+
+for entry in "${KP_REQUIRED_BINARIES[@]}"; do
+  [ -x "${entry#*=}" ] || kp_fail "runtime handler ${entry%%=*} needs ${entry#*=}, which is not there"
+done
