@@ -1,0 +1,53 @@
+import { NodeStepSpec } from "../components/node/step";
+import { ClusterPlan, NodePlan } from "./cluster-plan";
+
+/** A file of the render output, by path relative to the output directory. */
+export interface OutputFile {
+  readonly content: string;
+  readonly executable?: boolean;
+}
+
+export function stepFileName(index: number, step: NodeStepSpec): string {
+  return `${String(index + 1).padStart(2, "0")}-${step.id}`;
+}
+
+/** Every output path one step owns: its script, its stdin note, and the files it installs. */
+export function stepOutputPaths(node: NodePlan, index: number, step: NodeStepSpec): string[] {
+  const base = `nodes/${node.node.name}`;
+  const name = stepFileName(index, step);
+  return [
+    `${base}/steps/${name}.sh`,
+    ...(step.secret ? [`${base}/steps/${name}.stdin.txt`] : []),
+    ...step.files.map((f) => `${base}/files${f.path}`),
+  ];
+}
+
+/** Lays a plan out as files: what a reviewer reads and what `pulumi up` would put on each node. */
+export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
+  const tree = new Map<string, OutputFile>();
+  for (const node of plan.nodes) {
+    const base = `nodes/${node.node.name}`;
+    tree.set(`${base}/node.json`, {
+      content: JSON.stringify(
+        { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: { user: node.ssh.user ?? "root", port: node.ssh.port ?? 22 }, steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
+        null,
+        2,
+      ) + "\n",
+    });
+    node.steps.forEach((step, i) => {
+      const name = stepFileName(i, step);
+      tree.set(`${base}/steps/${name}.sh`, { content: step.script, executable: true });
+      if (step.secret) {
+        tree.set(`${base}/steps/${name}.stdin.txt`, {
+          content: `This step reads ${step.secret.description} on stdin.\nThe values come from secret config at pulumi up and are never written to the render output.\n`,
+        });
+      }
+      for (const file of step.files) {
+        const existing = tree.get(`${base}/files${file.path}`);
+        if (existing && existing.content !== file.content) throw new Error(`two steps on ${node.node.name} write ${file.path} differently`);
+        tree.set(`${base}/files${file.path}`, { content: file.content });
+      }
+    });
+  }
+  return tree;
+}
