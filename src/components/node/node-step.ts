@@ -1,0 +1,61 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { becomeFor, commandConnection, NodeConnection } from "./connection";
+import { NodeStepSpec, remoteCommand } from "./step";
+
+export interface NodeStepArgs {
+  readonly connection: NodeConnection;
+  readonly spec: NodeStepSpec;
+  /** Secret payload the script reads on stdin (credentials); never part of the script. */
+  readonly stdin?: pulumi.Input<string>;
+}
+
+/** What a step reports on its last stdout line (`KUBEPLUG_RESULT {...}`, printed by kp_end). */
+export interface StepResult {
+  readonly node: string;
+  readonly step: string;
+  readonly changed: readonly string[];
+  readonly restarted: readonly string[];
+}
+
+export const RESULT_MARKER = "KUBEPLUG_RESULT ";
+
+export function parseStepResult(stdout: string): StepResult | undefined {
+  const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_MARKER));
+  return line ? (JSON.parse(line.slice(RESULT_MARKER.length)) as StepResult) : undefined;
+}
+
+/**
+ * One node step: the rendered script runs over SSH as a single `command.remote.Command`. Files travel
+ * inside the script (staged, then installed atomically by the script), so they show in
+ * `pulumi preview --diff`, need no SFTP as root, and the step is one resource per node, not one per file.
+ */
+export class NodeStep extends pulumi.ComponentResource {
+  readonly contentHash: string;
+  readonly command: command.remote.Command;
+  /** What changed on the node in the last run. Unknown during preview: nothing runs then. */
+  readonly result: pulumi.Output<StepResult | undefined>;
+
+  constructor(name: string, args: NodeStepArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeplug:node:NodeStep", name, { node: args.spec.node.name, step: args.spec.id, contentHash: args.spec.contentHash }, opts);
+    const { spec } = args;
+    this.contentHash = spec.contentHash;
+    const secret = args.stdin !== undefined;
+    this.command = new command.remote.Command(
+      name,
+      {
+        connection: commandConnection(args.connection),
+        create: remoteCommand(spec.script, becomeFor(args.connection)),
+        // A changed script means a changed node: replace, so the preview says which step re-runs.
+        // There is no `delete`: the replaced step's successor owns the same files, and removing
+        // containerd from a live node because a config line changed would take the node down.
+        triggers: [spec.contentHash],
+        addPreviousOutputInEnv: false,
+        ...(secret ? { stdin: pulumi.secret(args.stdin!), logging: "stdout" as const } : { logging: "stdoutAndStderr" as const }),
+      },
+      { parent: this, ...(secret ? { additionalSecretOutputs: ["stdin"] } : {}) },
+    );
+    this.result = this.command.stdout.apply(parseStepResult);
+    this.registerOutputs({ contentHash: this.contentHash, result: this.result });
+  }
+}

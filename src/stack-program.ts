@@ -1,0 +1,54 @@
+/**
+ * What the Pulumi program does, as a function tests can run under mocks: the stack's `kubeplug:*`
+ * config, checked by the same validator as `npm run render`, becomes one Cluster.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { forEachSecretRef } from "./config/cluster-checks";
+import { NAMESPACE, validateStackConfig } from "./config/stack";
+import { secretRefId } from "./config/secrets";
+import { Cluster } from "./components/cluster";
+
+/** Pulumi decrypts secret config before the program runs; this tells which keys were secret. */
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
+
+/** The config map as a stack file holds it: objects parsed, secret values replaced by a marker. */
+function stackValues(): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!key.startsWith(`${NAMESPACE}:`)) continue;
+    values[key] = isConfigSecret(key) ? { secure: "[secret]" } : parseConfigValue(raw);
+  }
+  return values;
+}
+
+function parseConfigValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export function stackProgram() {
+  const { config, warnings } = validateStackConfig(pulumi.getStack(), stackValues());
+  for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`);
+
+  const kubeplug = new pulumi.Config(NAMESPACE);
+  const secrets: Record<string, pulumi.Input<string>> = {};
+  forEachSecretRef(config.cluster, (ref) => {
+    const id = secretRefId(ref);
+    if (id in secrets) return;
+    if (ref.from === "config") {
+      secrets[id] = kubeplug.requireSecret(ref.key);
+    } else {
+      const value = process.env[ref.name];
+      if (value === undefined) throw new Error(`environment variable ${ref.name} is not set; a registry credential refers to it`);
+      secrets[id] = pulumi.secret(value);
+    }
+  });
+
+  const cluster = new Cluster(config.cluster.name, { stack: config, secrets });
+  return { runtimeEndpoints: cluster.runtimeEndpoints };
+}
+
+
