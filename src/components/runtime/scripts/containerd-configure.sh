@@ -25,6 +25,7 @@ fi
 grep -qx "version = $KP_CONFIG_VERSION" "$KP_STAGE/dump.toml" ||
   kp_fail "containerd $installed did not read the new $KP_CONFIG_PATH as config version $KP_CONFIG_VERSION; nothing was changed"
 
+# shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
 KP_ROLLBACK_HOOK=containerd_rollback
 restart=0
 if kp_install_file "$new_config" "$KP_CONFIG_PATH" "$KP_CONFIG_MODE"; then restart=1; fi

@@ -13,6 +13,7 @@ case "$KP_INSTALL_FROM" in
     mkdir -p "$KP_STAGE/release"
     tar -xzf "$KP_DOWNLOADED" -C "$KP_STAGE/release" 2>>"$KP_LOG" || kp_fail "cannot unpack $KP_RELEASE_URL; nothing was installed"
     [ -x "$KP_STAGE/release/bin/containerd" ] || kp_fail "$KP_RELEASE_URL has no bin/containerd; nothing was installed"
+    # shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
     KP_ROLLBACK_HOOK=containerd_rollback
     binaries_changed=0
     for binary in "$KP_STAGE"/release/bin/*; do
