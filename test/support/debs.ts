@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export type Suite = "bookworm" | "sid";
+export type Suite = "bookworm" | "trixie" | "sid";
 
 export const DEB_CACHE = process.env.KUBEPLUG_DEB_CACHE ?? "/var/cache/kubeplug-debs";
 const MIRROR = "http://deb.debian.org/debian";
@@ -84,9 +84,9 @@ export function debVersion(deb: string): string {
 
 if (require.main === module) {
   const [suite, ...pkgs] = process.argv.slice(2);
-  if ((suite !== "bookworm" && suite !== "sid") || pkgs.length === 0) {
-    console.error("usage: tsx test/support/debs.ts bookworm|sid PKG...");
+  if (!["bookworm", "trixie", "sid"].includes(suite ?? "") || pkgs.length === 0) {
+    console.error("usage: tsx test/support/debs.ts bookworm|trixie|sid PKG...");
     process.exit(64);
   }
-  for (const pkg of pkgs) console.log(fetchDeb(suite, pkg));
+  for (const pkg of pkgs) console.log(fetchDeb(suite as Suite, pkg));
 }

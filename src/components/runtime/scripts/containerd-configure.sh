@@ -19,11 +19,8 @@ if [ "$KP_HAS_SECRET" = 1 ]; then
 fi
 chmod "$KP_CONFIG_MODE" "$new_config"
 
-if ! containerd --config "$new_config" config dump >"$KP_STAGE/dump.toml" 2>"$KP_STAGE/dump.err"; then
-  kp_fail "containerd $installed rejects the new $KP_CONFIG_PATH: $(grep -v 'level=info' "$KP_STAGE/dump.err" | tail -n 2 | tr '\n' ' ')- nothing was changed"
-fi
-grep -qx "version = $KP_CONFIG_VERSION" "$KP_STAGE/dump.toml" ||
-  kp_fail "containerd $installed did not read the new $KP_CONFIG_PATH as config version $KP_CONFIG_VERSION; nothing was changed"
+problem=$(containerd_check_config "$new_config" "$KP_CONFIG_VERSION") ||
+  kp_fail "containerd $installed $problem in the new $KP_CONFIG_PATH; nothing was changed"
 
 # shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
 KP_ROLLBACK_HOOK=containerd_rollback

@@ -1,0 +1,137 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "smol-toml";
+import { afterAll, describe, expect, it } from "vitest";
+import { ContainerdConfig } from "../../src/config/runtime";
+import { CONTAINERD_CONFIG_PATH, renderCredentialFragment } from "../../src/components/runtime/containerd-render";
+import { containerdFeatures } from "../../src/components/runtime/containerd-features";
+import { parseStackFile } from "../../src/config/stack";
+import { containerdBinDir } from "../support/containerd-binaries";
+import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
+import { missingTools } from "../support/tools";
+
+// The real thing reads what kubeplug renders: Debian's containerd 1.6.20 (bookworm), 1.7.24 (trixie)
+// and 2.1.9 (sid), unpacked from their .debs, run `config dump` on each golden case, and the settings
+// of the stack must be the ones containerd reports.
+const skip = missingTools(["apt-get", "dpkg-deb"]);
+const work = mkdtempSync(join(tmpdir(), "kubeplug-dump-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+type Table = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const LIB = join(__dirname, "..", "..", "src", "components", "runtime", "scripts", "containerd-lib.sh");
+
+function lineOf(version: string): "1.6" | "1.7" | "2.1" {
+  return version.split(".").slice(0, 2).join(".") as "1.6" | "1.7" | "2.1";
+}
+
+function dump(binDir: string, config: string): { status: number; stdout: string; stderr: string } {
+  const file = join(work, `config-${Math.random().toString(36).slice(2)}.toml`);
+  writeFileSync(file, config);
+  const run = spawnSync(join(binDir, "containerd"), ["--config", file, "config", "dump"], { encoding: "utf8" });
+  return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** kubeplug's own pre-write check from containerd-lib.sh, run with a given containerd on PATH. */
+function kubeplugCheck(binDir: string, config: string, wantVersion: number): { status: number; message: string } {
+  const file = join(work, "checked.toml");
+  writeFileSync(file, config);
+  const script = `set -euo pipefail; KP_STATE_DIR=${work}; KP_STAGE=${work}; source ${LIB}; containerd_check_config ${file} ${wantVersion}`;
+  const run = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${binDir}:${process.env.PATH}` } });
+  return { status: run.status ?? -1, message: run.stdout.trim() };
+}
+
+function stackRuntime(name: string): { config: ContainerdConfig; cgroupDriver: string } {
+  const file = join(__dirname, "..", "golden", "cases", `${name}.yaml`);
+  const { cluster } = parseStackFile(name, readFileSync(file, "utf8"), file).config;
+  const runtime = cluster.pools[0]!.runtime;
+  return { config: runtime, cgroupDriver: cluster.kubelet.cgroupDriver };
+}
+
+describe.skipIf(skip)(`containerd config dump of rendered configs${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  describe.each(GOLDEN_CASES)("%s", (name) => {
+    const { config, cgroupDriver } = stackRuntime(name);
+    const features = containerdFeatures(config.version)!;
+    const plan = planGoldenCase(name);
+    const rendered = plan.pools[0]!.containerd!;
+    const password = "dump-test-password";
+    const withCredentials =
+      rendered.configToml + renderCredentialFragment(config.version, rendered.credentials.map((c) => ({ host: c.host, username: c.username, password })));
+
+    it(`containerd ${config.version} reports the stack's settings`, () => {
+      const binDir = containerdBinDir(lineOf(config.version));
+      const result = dump(binDir, withCredentials);
+      expect(result.stderr).not.toMatch(/level=(error|fatal)/);
+      expect(result.status).toBe(0);
+      const dumped = parse(result.stdout) as Table;
+      expect(dumped.version).toBe(features.configVersion);
+      expect(dumped.root).toBe(config.root);
+      expect(dumped.state).toBe(config.state);
+      expect(dumped.grpc.address).toBe(config.address);
+
+      const runtimePlugin = dumped.plugins[features.criRuntimePlugin] as Table;
+      const imagesPlugin = dumped.plugins[features.criImagesPlugin] as Table;
+      const sandboxImage = features.configVersion === 2 ? runtimePlugin.sandbox_image : imagesPlugin.pinned_images.sandbox;
+      expect(sandboxImage).toBe(config.sandboxImage);
+      expect(imagesPlugin.registry.config_path).toBe(config.registries.configPath);
+      const snapshotter = features.configVersion === 2 ? runtimePlugin.containerd.snapshotter : imagesPlugin.snapshotter;
+      expect(snapshotter).toBe(config.snapshotter);
+
+      const runtimes = runtimePlugin.containerd.runtimes as Table;
+      expect(runtimePlugin.containerd.default_runtime_name).toBe(config.defaultRuntime);
+      expect(Object.keys(runtimes).sort()).toEqual(Object.keys(config.runtimes).sort());
+      for (const [handler, spec] of Object.entries(config.runtimes)) {
+        if (spec.engine === "runc" || spec.engine === "crun") {
+          expect(runtimes[handler].runtime_type).toBe("io.containerd.runc.v2");
+          expect(runtimes[handler].options.SystemdCgroup, `${handler} SystemdCgroup`).toBe(cgroupDriver === "systemd");
+          expect(runtimes[handler].options.BinaryName).toMatch(new RegExp(`/${spec.engine}$`));
+        }
+      }
+      for (const c of rendered.credentials) {
+        expect(imagesPlugin.registry.configs[c.host].auth).toMatchObject({ username: c.username, password });
+      }
+    });
+
+    it(`kubeplug's pre-write check accepts it on containerd ${config.version}`, () => {
+      expect(kubeplugCheck(containerdBinDir(lineOf(config.version)), withCredentials, features.configVersion)).toEqual({ status: 0, message: "" });
+    });
+  });
+
+  it("the v2-full overrides reach containerd 1.7 (max_container_log_line_size, metrics)", () => {
+    const rendered = planGoldenCase("containerd-v2-full").pools[0]!.containerd!;
+    const dumped = parse(dump(containerdBinDir("1.7"), rendered.configToml).stdout) as Table;
+    expect(dumped.plugins["io.containerd.grpc.v1.cri"].max_container_log_line_size).toBe(32768);
+    expect(dumped.metrics.address).toBe("127.0.0.1:1338");
+  });
+
+  it("containerd 1.6 silently reads a version 3 file as version 2 defaults, and kubeplug refuses it", () => {
+    const v3 = planGoldenCase("containerd-v3-full").pools[0]!.containerd!.configToml;
+    const raw = dump(containerdBinDir("1.6"), v3);
+    expect(raw.status).toBe(0);
+    const dumped = parse(raw.stdout) as Table;
+    expect(dumped.version).toBe(2);
+    expect(dumped.plugins["io.containerd.grpc.v1.cri"].sandbox_image).not.toBe("registry.internal.example/pause:3.10");
+
+    expect(kubeplugCheck(containerdBinDir("1.6"), v3, 3)).toEqual({
+      status: 1,
+      message: "reads config version 2, not the version 3 it was rendered for",
+    });
+  });
+
+  it("a value of the wrong type is refused with containerd's own reason", () => {
+    const rendered = planGoldenCase("containerd-v3-cgroupfs").pools[0]!.containerd!.configToml;
+    const bad = rendered.replace('conf_dir = "/etc/cni/net.d"', 'conf_dir = "/etc/cni/net.d"\nmax_conf_num = "many"');
+    expect(bad).not.toBe(rendered);
+    const check = kubeplugCheck(containerdBinDir("2.1"), bad, 3);
+    expect(check.status).toBe(1);
+    expect(check.message).toMatch(/^rejects the config: .*MaxConfNum of type int/);
+  });
+
+  it("the configure step writes to the path that containerd reads by default", () => {
+    const binDir = containerdBinDir("2.1");
+    const help = execFileSync(join(binDir, "containerd"), ["--help"], { encoding: "utf8" });
+    expect(help).toContain(CONTAINERD_CONFIG_PATH);
+  });
+});
