@@ -18,14 +18,17 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
     (i, j) => at.child("nodes", i, "address").problem(`"${cluster.nodes[i]!.address}" is already the address of nodes[${j}] (${cluster.nodes[j]!.name})`),
   );
 
-  const poolNames = cluster.pools.map((p) => p.name);
+  // Both credentials in the cluster defaults is one mistake, reported once rather than for every node inheriting it.
+  if (cluster.ssh.privateKeyPath && cluster.ssh.agent) at.child("ssh").problem(BOTH_CREDENTIALS);
+  // Distinct names: a duplicate pool (reported above) must not show up twice in "expected one of".
+  const poolNames = [...new Set(cluster.pools.map((p) => p.name))];
   cluster.nodes.forEach((node, i) => {
     if (!poolNames.includes(node.pool)) at.child("nodes", i, "pool").problem(unknownNameMessage("pool", node.pool, poolNames));
     const ssh = effectiveSsh(cluster, node);
     if (!ssh.privateKeyPath && !ssh.agent) {
       at.child("nodes", i, "ssh").problem("no SSH credentials: set privateKeyPath or agent: true here or in kubeplug:cluster.ssh");
-    } else if (ssh.privateKeyPath && ssh.agent) {
-      at.child("nodes", i, "ssh").problem("set either privateKeyPath or agent: true, not both");
+    } else if (ssh.privateKeyPath && ssh.agent && (node.ssh?.privateKeyPath || node.ssh?.agent)) {
+      at.child("nodes", i, "ssh").problem(bothCredentialsMessage(node));
     }
   });
 
@@ -52,6 +55,16 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
       }
     });
   });
+}
+
+const BOTH_CREDENTIALS = "set either privateKeyPath or agent: true, not both";
+
+/** Says where each credential comes from: a node cannot unset a cluster default, which is easy to miss. */
+function bothCredentialsMessage(node: NodeConfig): string {
+  const key = node.ssh?.privateKeyPath ? "here" : "from kubeplug:cluster.ssh";
+  const agent = node.ssh?.agent ? "here" : "from kubeplug:cluster.ssh";
+  if (key === agent) return BOTH_CREDENTIALS;
+  return `privateKeyPath (${key}) and agent: true (${agent}) both apply, since a node's ssh overrides kubeplug:cluster.ssh key by key; ${BOTH_CREDENTIALS}`;
 }
 
 /** Node SSH settings over the cluster defaults, key by key. */

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { ARTIFACT_NAMES } from "../catalog/artifacts";
+import { describeValue } from "./path";
 import { absolutePath, checksum, dnsLabel, hostAddress, httpUrl, labels, port } from "./primitives";
 import { runtimeConfig } from "./runtime";
-import { strictObject } from "./zod";
+import { enumRecord, strictObject } from "./zod";
 
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -13,7 +14,7 @@ const bastion = strictObject({
   user: z.string().min(1).default("root"),
   privateKeyPath: z.string().min(1).optional(),
   agent: z.boolean().optional(),
-});
+}).refine((b) => !(b.privateKeyPath && b.agent), { error: "set either privateKeyPath or agent: true, not both" });
 
 /** SSH settings. Cluster-level values are defaults; a node's own `ssh` overrides them key by key. */
 const sshFields = {
@@ -21,7 +22,9 @@ const sshFields = {
   port: port.optional().describe("Default 22."),
   privateKeyPath: z.string().min(1).optional().describe("Private key file, read by the program (relative paths are relative to the project)."),
   agent: z.boolean().optional().describe("Use the SSH agent at $SSH_AUTH_SOCK instead of a key file."),
-  hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$/, { error: 'an OpenSSH public host key such as "ssh-ed25519 AAAA..."' }).optional().describe("Pinned host key; without it the host key is not checked."),
+  hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$/, {
+    error: (issue) => `${describeValue(issue.input)} is not an OpenSSH public host key such as "ssh-ed25519 AAAA..."`,
+  }).optional().describe("Pinned host key; without it the host key is not checked."),
   bastion: bastion.optional(),
 };
 const ssh = strictObject(sshFields);
@@ -45,12 +48,11 @@ const pool = strictObject({
 });
 export type PoolConfig = z.infer<typeof pool>;
 
-const artifactName = z.enum(ARTIFACT_NAMES);
-const versionChecksums = z.record(z.string().min(1), z.partialRecord(z.enum(ARCHITECTURES), checksum));
+const versionChecksums = z.record(z.string().min(1), enumRecord(ARCHITECTURES, checksum));
 
 const downloads = strictObject({
-  baseUrls: z.partialRecord(artifactName, httpUrl).default({}).describe("Per artifact, a mirror that keeps the upstream path layout below it (air-gapped file servers)."),
-  checksums: z.partialRecord(artifactName, versionChecksums).default({}).describe("Checksums for versions the built-in catalog lacks, or for your own builds."),
+  baseUrls: enumRecord(ARTIFACT_NAMES, httpUrl).default({}).describe("Per artifact, a mirror that keeps the upstream path layout below it (air-gapped file servers)."),
+  checksums: enumRecord(ARTIFACT_NAMES, versionChecksums).default({}).describe("Checksums for versions the built-in catalog lacks, or for your own builds."),
   cacheDir: absolutePath.default("/var/cache/kubeplug/downloads").describe("Where nodes keep verified downloads."),
 });
 export type DownloadsConfig = z.infer<typeof downloads>;

@@ -30,6 +30,14 @@ export const port = z.number().int().min(1).max(65535);
 export const semver = (what: string) =>
   z.string().regex(SEMVER, { error: (issue) => `${describeValue(issue.input)} is not a ${what} version of the form X.Y.Z` });
 
+/** Debian package names and versions (Debian Policy 5.6.1, 5.6.12), as apt takes them in `name=version`. */
+export const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, {
+  error: (issue) => `${describeValue(issue.input)} is not a Debian package name (lowercase letters, digits, "+", "-", ".")`,
+});
+export const packageVersion = z.string().regex(/^[A-Za-z0-9.+~:-]+$/, {
+  error: (issue) => `${describeValue(issue.input)} is not a Debian package version such as "1.6.20~ds1-1+deb12u3"`,
+});
+
 export const checksum = z.string().regex(CHECKSUM, {
   error: (issue) => `${describeValue(issue.input)} is not a checksum of the form "sha256:<64 hex digits>" or "sha512:<128 hex digits>"`,
 });

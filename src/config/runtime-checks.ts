@@ -30,7 +30,10 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
     );
   }
   if (!(config.defaultRuntime in config.runtimes)) {
-    at.child("defaultRuntime").problem(unknownNameMessage("runtime handler", config.defaultRuntime, Object.keys(config.runtimes)));
+    // No "did you mean": a name one edit from a defined handler (crun, runc) is usually a handler the user forgot to define.
+    at.child("defaultRuntime").problem(
+      `"${config.defaultRuntime}" is not a handler under runtimes (defined: ${Object.keys(config.runtimes).join(", ") || "none"}); define it there or name one of those`,
+    );
   }
   checkInstall(config, at, context);
   for (const [name, handler] of Object.entries(config.runtimes)) {

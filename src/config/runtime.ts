@@ -1,13 +1,14 @@
 import { z } from "zod";
 import { basicAuth } from "./secrets";
-import { absolutePath, dnsLabel, httpUrl, pinnedImage, semver } from "./primitives";
+import { describeValue } from "./path";
+import { absolutePath, dnsLabel, httpUrl, packageName, packageVersion, pinnedImage, semver } from "./primitives";
 import { strictObject, tagged } from "./zod";
 
 /** How a binary reaches the node. Each engine lists which of these it supports. */
 const fromPackage = strictObject({
   from: z.literal("package"),
-  name: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/).optional().describe("Debian package name; default: the engine's usual package."),
-  version: z.string().regex(/^[A-Za-z0-9.+~:-]+$/).optional().describe("Exact package version to pin (apt `name=version`); default: the repository's candidate."),
+  name: packageName.optional().describe("Debian package name; default: the engine's usual package."),
+  version: packageVersion.optional().describe("Exact package version to pin (apt `name=version`); default: the repository's candidate."),
 });
 const fromRelease = strictObject({
   from: z.literal("release"),
@@ -70,7 +71,9 @@ export const runtimeHandler = tagged("engine", [
   }),
   strictObject({
     engine: z.literal("custom"),
-    runtimeType: z.string().regex(/^io\.containerd\.[a-z0-9-]+\.v[0-9]+$/, { error: 'a shim type such as "io.containerd.runc.v2"' }),
+    runtimeType: z.string().regex(/^io\.containerd\.[a-z0-9-]+\.v[0-9]+$/, {
+      error: (issue) => `${describeValue(issue.input)} is not a shim type such as "io.containerd.runc.v2"`,
+    }),
     runtimePath: absolutePath.optional(),
     options: z.record(z.string(), z.unknown()).optional().describe("Shim options table, passed through as written."),
     ...commonHandler,
@@ -82,13 +85,18 @@ export type RuntimeEngine = RuntimeHandler["engine"];
 /** A runtime handler name is what RuntimeClass.handler points at, so it must be a DNS label. */
 const handlerName = dnsLabel("runtime handler name (RuntimeClass.handler must be a DNS-1123 label)");
 
-const caSource = z.union([absolutePath, strictObject({ pem: z.string().includes("-----BEGIN CERTIFICATE-----", { error: "a PEM certificate" }) })]);
+// The PEM text is not echoed: it spans lines, and problems are one line each.
+const pem = z.string().includes("-----BEGIN CERTIFICATE-----", { error: 'has no "-----BEGIN CERTIFICATE-----" line: expected a PEM certificate' });
+const caSource = z.union([absolutePath, strictObject({ pem })]);
 
 const endpointTls = {
   ca: z.array(caSource).optional().describe("CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml."),
   client: z.array(strictObject({ cert: absolutePath, key: absolutePath })).optional().describe("Client certificate and key pairs (paths on the node)."),
   skipVerify: z.boolean().optional().describe("Skip TLS verification for this endpoint. Never in production."),
-  header: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: "an HTTP header name" }), z.array(z.string())).optional(),
+  header: z.record(
+    z.string().regex(/^[A-Za-z0-9-]+$/, { error: (issue) => `${describeValue(issue.input)} is not an HTTP header name (letters, digits and "-")` }),
+    z.array(z.string()),
+  ).optional(),
   auth: basicAuth.optional().describe("Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin."),
 };
 
@@ -117,8 +125,8 @@ export const containerdRuntime = strictObject({
   install: tagged("from", [
     strictObject({
       from: z.literal("package"),
-      name: z.string().default("containerd"),
-      version: z.string().regex(/^[A-Za-z0-9.+~:-]+$/).optional().describe("Exact package version (e.g. 1.6.20~ds1-1+deb12u3); must belong to `version`."),
+      name: packageName.default("containerd"),
+      version: packageVersion.optional().describe("Exact package version (e.g. 1.6.20~ds1-1+deb12u3); must belong to `version`."),
     }),
     strictObject({ from: z.literal("release"), prefix: absolutePath.default("/usr/local").describe("Install prefix for bin/ (upstream tarball layout).") }),
     strictObject({ from: z.literal("preinstalled") }),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { describeValue } from "./path";
 import { strictObject, tagged } from "./zod";
 
 /**
@@ -8,13 +9,17 @@ import { strictObject, tagged } from "./zod";
 export const secretRef = tagged("from", [
   strictObject({
     from: z.literal("config"),
-    key: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: "a config key name such as ghcrPassword" }).describe("Key under the kubeplug: namespace, set with `pulumi config set --secret`."),
+    key: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, {
+      error: (issue) => `${describeValue(issue.input)} is not a config key name such as ghcrPassword`,
+    }).describe("Key under the kubeplug: namespace, set with `pulumi config set --secret`."),
   }),
   strictObject({
     from: z.literal("env"),
-    name: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "an environment variable name such as GHCR_TOKEN" }),
+    name: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
+      error: (issue) => `${describeValue(issue.input)} is not an environment variable name such as GHCR_TOKEN`,
+    }),
   }),
-]);
+], "expected a secret reference such as { from: config, key: mirrorPassword }; secret values never go in a stack file (the value is not shown here)");
 export type SecretRef = z.infer<typeof secretRef>;
 
 /** The canonical name a component uses to look a secret up in its `secrets` argument. */

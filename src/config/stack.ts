@@ -8,7 +8,7 @@ import { checkCluster } from "./cluster-checks";
 import { Findings } from "./findings";
 import { NetworkConfig, networkConfig } from "./network";
 import { StorageConfig, storageConfig } from "./storage";
-import { unknownNameMessage } from "./suggest";
+import { closest, unknownNameMessage } from "./suggest";
 import { zodProblems } from "./zod";
 
 export const NAMESPACE = "kubeplug";
@@ -48,7 +48,12 @@ export function validateStackConfig(stack: string, values: Readonly<Record<strin
     if (isSecureValue(value)) {
       secretKeys.push(name);
     } else if (!(name in SECTIONS)) {
-      problems.push({ path: key, message: unknownNameMessage("config key", key, Object.keys(SECTIONS).map((s) => prefix + s)) });
+      const sections = Object.keys(SECTIONS).map((s) => prefix + s);
+      // Without a likely typo, the key is most often a secret written in plain text: say how to store it.
+      const message = closest(key, sections)
+        ? unknownNameMessage("config key", key, sections)
+        : `unknown config key "${key}"; expected one of: ${sections.join(", ")}, or a secret set with: pulumi config set --secret ${key} <value>`;
+      problems.push({ path: key, message });
     }
   }
 

@@ -8,14 +8,22 @@ import { closest, unknownNameMessage } from "./suggest";
  * when sibling fields fail, which is when a typo (`adress`) matters most.
  */
 export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys" ? issue.keys.map((key) => unknownKeyMessage(key, known)).join("\n") : undefined,
-  });
+  return z.strictObject(shape, { error: unknownKeysError(Object.keys(shape)) });
+}
+
+/** A map whose keys come from a fixed list (artifacts, architectures), with strictObject's hint for any other key. */
+export function enumRecord<const Keys extends readonly [string, ...string[]], Value extends z.ZodType>(keys: Keys, value: Value) {
+  return z.partialRecord(z.enum(keys), value, { error: unknownKeysError(keys) });
+}
+
+function unknownKeysError(known: readonly string[]) {
+  return (issue: z.core.$ZodRawIssue) =>
+    issue.code === "unrecognized_keys" ? issue.keys.map((key) => unknownKeyMessage(key, known)).join("\n") : undefined;
 }
 
 function unknownKeyMessage(key: string, known: readonly string[]): string {
+  // An empty shape is a section whose settings are not modelled yet (kubeplug:storage).
+  if (known.length === 0) return "unknown key; nothing can be set here yet";
   const suggestion = closest(key, known);
   return suggestion ? `unknown key; did you mean "${suggestion}"?` : `unknown key; known keys here: ${known.join(", ")}`;
 }
@@ -24,13 +32,19 @@ function unknownKeyMessage(key: string, known: readonly string[]): string {
  * A discriminated union keyed by `field`, whose error for a bad discriminator says what is allowed.
  * zod's own message for that case is "Invalid input".
  */
-export function tagged<const Options extends readonly [z.ZodObject, ...z.ZodObject[]]>(field: string, options: Options) {
+export function tagged<const Options extends readonly [z.ZodObject, ...z.ZodObject[]]>(
+  field: string,
+  options: Options,
+  /** Replaces "expected a map, got <value>" where the value must not be echoed (a pasted password). */
+  notAMap?: string,
+) {
   const allowed = options.map((option) => {
     const tag = option.shape[field];
     return tag instanceof z.ZodLiteral ? String(tag.value) : "?";
   });
   return z.discriminatedUnion(field, options, {
     error: (issue) => {
+      if (issue.code === "invalid_type" && notAMap) return notAMap;
       if (issue.code !== "invalid_union") return undefined;
       const input = issue.input as Record<string, unknown> | undefined;
       const value = input && typeof input === "object" ? input[field] : undefined;
@@ -61,6 +75,8 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case "invalid_type":
+      // A schema's own message (zod's defaults start with "Invalid input") wins: see tagged's notAMap.
+      if (!issue.message.startsWith("Invalid input")) return issue.message;
       return input === undefined
         ? `required, expected ${article(issue.expected)}`
         : `expected ${article(issue.expected)}, got ${describeValue(input)}`;
@@ -69,12 +85,14 @@ function issueMessage(issue: z.core.$ZodIssue): string {
       return boundMessage(issue, input);
     case "invalid_value":
       return notOneOfMessage(input, issue.values);
+    case "invalid_key":
+    case "invalid_element":
+      // zod's own message is "Invalid key in record"; the nested issues say what is wrong with the key.
+      return issue.issues.map(issueMessage).join("; ");
     case "unrecognized_keys":
     case "invalid_union":
     case "invalid_format":
     case "custom":
-    case "invalid_key":
-    case "invalid_element":
     case "not_multiple_of":
       return issue.message;
     default: {
@@ -106,6 +124,6 @@ function notOneOfMessage(input: unknown, values: readonly unknown[]): string {
 }
 
 function article(type: string): string {
-  const readable = type === "object" ? "map" : type === "array" ? "list" : type;
+  const readable = ({ object: "map", record: "map", array: "list", int: "integer" } as Record<string, string>)[type] ?? type;
   return /^[aeiou]/.test(readable) ? `an ${readable}` : `a ${readable}`;
 }
