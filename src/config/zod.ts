@@ -44,7 +44,7 @@ export function tagged<const Options extends readonly [z.ZodObject, ...z.ZodObje
   });
   return z.discriminatedUnion(field, options, {
     error: (issue) => {
-      if (issue.code === "invalid_type" && notAMap) return notAMap;
+      if ((issue.code as string) === "invalid_type" && notAMap) return notAMap;
       if (issue.code !== "invalid_union") return undefined;
       const input = issue.input as Record<string, unknown> | undefined;
       const value = input && typeof input === "object" ? input[field] : undefined;
