@@ -1,26 +1,38 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeConfig } from "../config/cluster";
+import { NodeConfig, PoolConfig } from "../config/cluster";
 import { effectiveSsh } from "../config/cluster-checks";
 import { StackConfig } from "../config/stack";
 import { NodeConnection } from "./node/connection";
+import { NodeStep } from "./node/node-step";
+import { SecretValues } from "./node/secret-payload";
 import { ContainerdRuntime } from "./runtime/containerd";
+import { CrioRuntime } from "./runtime/crio";
+import { RuntimeClass } from "./runtime/runtime-class";
+import { classInputs, planRuntimeClasses } from "./runtime/runtime-class-plan";
+import { RuntimeArgsBase } from "./runtime/runtime-component";
 
 export interface ClusterArgs {
   /** A validated stack (validateStackConfig / loadStack). */
   readonly stack: StackConfig;
   /** Secret values by reference id (`config:<key>`, `env:<NAME>`). */
-  readonly secrets?: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly secrets?: SecretValues;
   /** Reads a private key named by `privateKeyPath`; default: the file, relative to the working directory, as a secret. */
   readonly readPrivateKey?: (path: string) => pulumi.Input<string>;
+  /** Where RuntimeClasses go; default: the ambient kubeconfig. */
+  readonly kubernetesProvider?: k8s.Provider;
 }
 
 const readKeyFile = (path: string): pulumi.Output<string> => pulumi.secret(readFileSync(resolve(path), "utf8"));
 
-/** Every node pool of a stack with its runtime; network and storage join here as they land. */
+type PoolRuntime = ContainerdRuntime | CrioRuntime;
+
+/** Every node pool of a stack with its runtime, and the RuntimeClasses for their handlers. */
 export class Cluster extends pulumi.ComponentResource {
-  readonly runtimes: Readonly<Record<string, ContainerdRuntime>>;
+  readonly runtimes: Readonly<Record<string, PoolRuntime>>;
+  readonly runtimeClasses: Readonly<Record<string, RuntimeClass>>;
   /** Per node, the CRI endpoint its kubelet must use. */
   readonly runtimeEndpoints: pulumi.Output<Record<string, string>>;
 
@@ -28,29 +40,58 @@ export class Cluster extends pulumi.ComponentResource {
     super("kubeplug:index:Cluster", name, {}, opts);
     const { cluster } = args.stack;
     const readKey = args.readPrivateKey ?? readKeyFile;
-    const runtimes: Record<string, ContainerdRuntime> = {};
+    const runtimes: Record<string, PoolRuntime> = {};
     const endpoints: Record<string, pulumi.Output<string>> = {};
+    const stepsByNode: Record<string, readonly NodeStep[]> = {};
     for (const pool of cluster.pools) {
       const nodes = cluster.nodes.filter((n) => n.pool === pool.name);
       if (nodes.length === 0) continue;
-      const runtime = new ContainerdRuntime(
-        pool.name,
-        {
-          nodes: nodes.map((node) => ({ name: node.name, arch: node.arch, connection: nodeConnection(args.stack, node, readKey) })),
-          config: pool.runtime,
-          kubeletCgroupDriver: cluster.kubelet.cgroupDriver,
-          downloads: cluster.downloads,
-          cni: args.stack.network.cni,
-          secrets: args.secrets ?? {},
-        },
-        { parent: this },
-      );
+      const base: RuntimeArgsBase = {
+        nodes: nodes.map((node) => ({ name: node.name, arch: node.arch, connection: nodeConnection(args.stack, node, readKey) })),
+        kubeletCgroupDriver: cluster.kubelet.cgroupDriver,
+        downloads: cluster.downloads,
+        cni: args.stack.network.cni,
+        ...(pool.virtualization !== undefined ? { virtualization: pool.virtualization } : {}),
+        secrets: args.secrets ?? {},
+      };
+      const runtime = poolRuntime(pool, base, this);
       runtimes[pool.name] = runtime;
+      Object.assign(stepsByNode, runtime.nodeSteps);
       for (const node of nodes) endpoints[node.name] = runtime.runtimeEndpoint;
     }
     this.runtimes = runtimes;
     this.runtimeEndpoints = pulumi.output(endpoints);
+
+    const { pools, nodes } = classInputs(cluster);
+    const classes: Record<string, RuntimeClass> = {};
+    for (const spec of planRuntimeClasses(pools, nodes, cluster.runtimeClasses).classes) {
+      classes[spec.name] = new RuntimeClass(
+        spec.name,
+        { handler: spec.handler, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}), ...(spec.overhead ? { overhead: spec.overhead } : {}), nodes },
+        {
+          parent: this,
+          // The class appears only after every node it selects has the handler configured.
+          dependsOn: spec.nodes.flatMap((n) => (stepsByNode[n] ?? []).slice(-1)),
+          ...(args.kubernetesProvider ? { providers: { kubernetes: args.kubernetesProvider } } : {}),
+        },
+      );
+    }
+    this.runtimeClasses = classes;
     this.registerOutputs({ runtimeEndpoints: this.runtimeEndpoints });
+  }
+}
+
+function poolRuntime(pool: PoolConfig, base: RuntimeArgsBase, parent: pulumi.Resource): PoolRuntime {
+  const runtime = pool.runtime;
+  switch (runtime.kind) {
+    case "containerd":
+      return new ContainerdRuntime(pool.name, { ...base, config: runtime }, { parent });
+    case "crio":
+      return new CrioRuntime(pool.name, { ...base, config: runtime }, { parent });
+    default: {
+      const never: never = runtime;
+      throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
+    }
   }
 }
 

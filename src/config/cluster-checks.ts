@@ -2,6 +2,8 @@ import { Arch } from "../catalog/artifacts";
 import { ClusterConfig, NodeConfig, SshInput } from "./cluster";
 import { Findings } from "./findings";
 import { NetworkConfig } from "./network";
+import { classInputs, planRuntimeClasses } from "../components/runtime/runtime-class-plan";
+import { checkCrio } from "./crio-checks";
 import { checkContainerd } from "./runtime-checks";
 import { SecretRef } from "./secrets";
 import { unknownNameMessage } from "./suggest";
@@ -36,15 +38,18 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
     const nodes = cluster.nodes.filter((n) => n.pool === pool.name);
     if (nodes.length === 0) at.child("pools", i).warn(`pool "${pool.name}" has no nodes`);
     const arches = [...new Set(nodes.map((n) => n.arch as Arch))];
-    const context = { cgroupDriver: cluster.kubelet.cgroupDriver, arches, downloads: cluster.downloads, cni: network.cni };
+    const context = { cgroupDriver: cluster.kubelet.cgroupDriver, arches, downloads: cluster.downloads, cni: network.cni, virtualization: pool.virtualization };
     const runtime = pool.runtime;
     switch (runtime.kind) {
       case "containerd":
         checkContainerd(runtime, at.child("pools", i, "runtime"), context);
         break;
+      case "crio":
+        checkCrio(runtime, at.child("pools", i, "runtime"), context);
+        break;
       default: {
-        const never: never = runtime.kind;
-        throw new Error(`unhandled runtime kind ${String(never)}`);
+        const never: never = runtime;
+        throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
       }
     }
     forEachSecretRef(pool.runtime, (ref, path) => {
@@ -55,6 +60,11 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
       }
     });
   });
+
+  const { pools, nodes } = classInputs(cluster);
+  for (const problem of planRuntimeClasses(pools, nodes, cluster.runtimeClasses).problems) {
+    at.child("runtimeClasses", problem.className, ...(problem.field ? [problem.field] : [])).problem(problem.message);
+  }
 }
 
 const BOTH_CREDENTIALS = "set either privateKeyPath or agent: true, not both";

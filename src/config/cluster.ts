@@ -2,8 +2,10 @@ import { z } from "zod";
 import { ARTIFACT_NAMES } from "../catalog/artifacts";
 import { describeValue } from "./path";
 import { absolutePath, checksum, dnsLabel, hostAddress, httpUrl, labels, port } from "./primitives";
-import { runtimeConfig } from "./runtime";
-import { enumRecord, strictObject } from "./zod";
+import { crioRuntime } from "./crio";
+import { containerdRuntime } from "./runtime";
+import { runtimeClass, runtimeClassName } from "./runtime-class";
+import { enumRecord, strictObject, tagged } from "./zod";
 
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -41,10 +43,15 @@ const node = strictObject({
 });
 export type NodeConfig = z.infer<typeof node>;
 
+/** The container runtime of a node pool, by `kind`; settings of the other kind are named as such. */
+export const runtimeConfig = tagged("kind", [containerdRuntime, crioRuntime]);
+export type RuntimeConfig = z.infer<typeof runtimeConfig>;
+
 const pool = strictObject({
   name: dnsLabel("pool name"),
   runtime: runtimeConfig,
   labels: labels.default({}).describe("Labels every node of the pool carries (RuntimeClass node selectors match on them)."),
+  virtualization: z.boolean().optional().describe("Whether the pool's nodes expose /dev/kvm; false refuses Kata and gVisor's kvm platform up front. Unset: checked on each node."),
 });
 export type PoolConfig = z.infer<typeof pool>;
 
@@ -66,5 +73,6 @@ export const clusterConfig = strictObject({
   downloads: downloads.default({ baseUrls: {}, checksums: {}, cacheDir: "/var/cache/kubeplug/downloads" }),
   pools: z.array(pool).min(1),
   nodes: z.array(node).min(1),
+  runtimeClasses: z.record(runtimeClassName, runtimeClass).default({}).describe("RuntimeClass customisations and extra classes, by class name."),
 });
 export type ClusterConfig = z.infer<typeof clusterConfig>;

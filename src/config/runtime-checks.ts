@@ -1,7 +1,7 @@
 import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
 import { configTree, mergeOverrides } from "../components/runtime/containerd-render";
 import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../components/runtime/containerd-features";
-import { engineFacts } from "../components/runtime/oci-engines";
+import { EngineHandler, engineFacts, needsKvm } from "../components/runtime/oci-runtimes";
 import { Locator } from "./findings";
 import { ContainerdConfig, RuntimeHandler } from "./runtime";
 import { unknownNameMessage } from "./suggest";
@@ -12,6 +12,8 @@ export interface PoolContext {
   readonly arches: readonly Arch[];
   readonly downloads: DownloadSettings;
   readonly cni: { readonly binDir: string; readonly confDir: string };
+  /** The pool's `virtualization` setting; undefined means "checked on each node". */
+  readonly virtualization?: boolean | undefined;
 }
 
 /** Cross-field checks of a containerd runtime section, after its schema parsed. */
@@ -66,11 +68,7 @@ function checkHandler(handler: RuntimeHandler, at: Locator, features: Containerd
     at.child("snapshotter").problem(`a per-handler snapshotter needs containerd 1.7 or later; this pool runs ${features.line}`);
   }
   if (handler.engine === "custom") return;
-  if (handler.install.from === "release") {
-    for (const artifact of engineFacts(handler.engine).release!.artifacts) {
-      requireArtifact(at.child("install", "version"), artifact, handler.install.version, context);
-    }
-  }
+  checkEngineHandler(handler, at, context);
   if (handler.engine === "gvisor" && handler.install.from === "package" && handler.platform !== "systrap") {
     at.child("platform").problem(
       `"${handler.platform}" needs containerd-shim-runsc-v1, which Debian's runsc package lacks; install gVisor from its release (install.from: release) or use platform systrap`,
@@ -78,7 +76,20 @@ function checkHandler(handler: RuntimeHandler, at: Locator, features: Containerd
   }
 }
 
-function requireArtifact(at: Locator, artifact: Parameters<typeof resolveArtifact>[0], version: string, context: PoolContext): void {
+/** What every runtime kind checks for a handler kubeplug installs: release checksums and virtualization. */
+export function checkEngineHandler(handler: EngineHandler, at: Locator, context: PoolContext): void {
+  if (handler.install.from === "release") {
+    for (const artifact of engineFacts(handler.engine).release!.artifacts) {
+      requireArtifact(at.child("install", "version"), artifact, handler.install.version, context);
+    }
+  }
+  if (context.virtualization === false && needsKvm(handler)) {
+    const why = handler.engine === "kata" ? "Kata Containers runs each pod in a VM" : "gVisor's kvm platform";
+    at.child("engine").problem(`${why} needs /dev/kvm, but this pool says virtualization: false; use a pool with virtualization or another runtime`);
+  }
+}
+
+export function requireArtifact(at: Locator, artifact: Parameters<typeof resolveArtifact>[0], version: string, context: PoolContext): void {
   for (const arch of context.arches) {
     const lookup = resolveArtifact(artifact, version, arch, context.downloads);
     if (!lookup.ok) at.problem(lookup.reason);
@@ -86,15 +97,21 @@ function requireArtifact(at: Locator, artifact: Parameters<typeof resolveArtifac
 }
 
 function checkRegistries(config: ContainerdConfig, at: Locator): void {
+  checkDuplicateMirrors(config.registries.hosts, at);
   for (const [host, registry] of Object.entries(config.registries.hosts)) {
+    registry.mirrors.forEach((mirror, i) => checkEndpoint(mirror, at.child("hosts", host, "mirrors", i)));
+    if (registry.server) checkEndpoint(registry.server, at.child("hosts", host, "server"));
+  }
+}
+
+/** The same mirror twice is a copy-paste slip: the second entry would never be tried. */
+export function checkDuplicateMirrors(hosts: Readonly<Record<string, { readonly mirrors: readonly { readonly url: string }[] }>>, at: Locator): void {
+  for (const [host, registry] of Object.entries(hosts)) {
     const seen = new Set<string>();
     registry.mirrors.forEach((mirror, i) => {
-      const here = at.child("hosts", host, "mirrors", i);
-      if (seen.has(mirror.url)) here.child("url").problem(`"${mirror.url}" is listed twice for ${host}`);
+      if (seen.has(mirror.url)) at.child("hosts", host, "mirrors", i, "url").problem(`"${mirror.url}" is listed twice for ${host}`);
       seen.add(mirror.url);
-      checkEndpoint(mirror, here);
     });
-    if (registry.server) checkEndpoint(registry.server, at.child("hosts", host, "server"));
   }
 }
 

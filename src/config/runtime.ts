@@ -1,25 +1,9 @@
 import { z } from "zod";
 import { basicAuth } from "./secrets";
 import { describeValue } from "./path";
-import { absolutePath, dnsLabel, httpUrl, packageName, packageVersion, pinnedImage, semver } from "./primitives";
+import { absolutePath, httpUrl, packageName, packageVersion, pinnedImage, semver } from "./primitives";
+import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName } from "./runtime-common";
 import { strictObject, tagged } from "./zod";
-
-/** How a binary reaches the node. Each engine lists which of these it supports. */
-const fromPackage = strictObject({
-  from: z.literal("package"),
-  name: packageName.optional().describe("Debian package name; default: the engine's usual package."),
-  version: packageVersion.optional().describe("Exact package version to pin (apt `name=version`); default: the repository's candidate."),
-});
-const fromRelease = strictObject({
-  from: z.literal("release"),
-  version: z.string().min(1).describe("Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums."),
-});
-const fromPreinstalled = strictObject({
-  from: z.literal("preinstalled"),
-  path: absolutePath.describe("Where the binary already is; kubeplug only checks it exists."),
-});
-
-const annotations = z.array(z.string().min(1)).optional().describe("Annotation globs passed through to the runtime (pod_annotations / container_annotations).");
 
 const commonHandler = {
   podAnnotations: annotations,
@@ -82,9 +66,6 @@ export const runtimeHandler = tagged("engine", [
 export type RuntimeHandler = z.infer<typeof runtimeHandler>;
 export type RuntimeEngine = RuntimeHandler["engine"];
 
-/** A runtime handler name is what RuntimeClass.handler points at, so it must be a DNS label. */
-const handlerName = dnsLabel("runtime handler name (RuntimeClass.handler must be a DNS-1123 label)");
-
 // The PEM text is not echoed: it spans lines, and problems are one line each.
 const pem = z.string().includes("-----BEGIN CERTIFICATE-----", { error: 'has no "-----BEGIN CERTIFICATE-----" line: expected a PEM certificate' });
 const caSource = z.union([absolutePath, strictObject({ pem })]);
@@ -114,10 +95,6 @@ const registryHost = strictObject({
 });
 export type RegistryHostConfig = z.infer<typeof registryHost>;
 
-const REGISTRY_HOST = /^(_default|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?)$/;
-const registryHostName = z.string().regex(REGISTRY_HOST, {
-  error: (issue) => `${JSON.stringify(issue.input)} is not a registry host such as "docker.io" or "registry.local:5000" (no scheme, no path), or "_default"`,
-});
 
 export const containerdRuntime = strictObject({
   kind: z.literal("containerd"),
@@ -149,8 +126,3 @@ export const containerdRuntime = strictObject({
 export type ContainerdConfig = z.infer<typeof containerdRuntime>;
 export type ContainerdConfigInput = z.input<typeof containerdRuntime>;
 
-/** The container runtime of a node pool. CRI-O joins this union as a second `kind`. */
-export const runtimeConfig = tagged("kind", [containerdRuntime]);
-export type RuntimeConfig = z.infer<typeof runtimeConfig>;
-
-export { handlerName };

@@ -7,18 +7,23 @@ import { closest, unknownNameMessage } from "./suggest";
  * An object that rejects unknown keys with a "did you mean" hint. zod reports unknown keys even
  * when sibling fields fail, which is when a typo (`adress`) matters most.
  */
-export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
-  return z.strictObject(shape, { error: unknownKeysError(Object.keys(shape)) });
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape, foreign: ForeignKeys = {}) {
+  return z.strictObject(shape, { error: unknownKeysError(Object.keys(shape), foreign) });
 }
+
+/** Keys that belong to a sibling schema (a containerd setting in a CRI-O pool), with what to say about them. */
+export type ForeignKeys = Readonly<Record<string, string>>;
 
 /** A map whose keys come from a fixed list (artifacts, architectures), with strictObject's hint for any other key. */
 export function enumRecord<const Keys extends readonly [string, ...string[]], Value extends z.ZodType>(keys: Keys, value: Value) {
   return z.partialRecord(z.enum(keys), value, { error: unknownKeysError(keys) });
 }
 
-function unknownKeysError(known: readonly string[]) {
+function unknownKeysError(known: readonly string[], foreign: ForeignKeys = {}) {
   return (issue: z.core.$ZodRawIssue) =>
-    issue.code === "unrecognized_keys" ? issue.keys.map((key) => unknownKeyMessage(key, known)).join("\n") : undefined;
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => (Object.hasOwn(foreign, key) ? foreign[key]! : unknownKeyMessage(key, known))).join("\n")
+      : undefined;
 }
 
 function unknownKeyMessage(key: string, known: readonly string[]): string {

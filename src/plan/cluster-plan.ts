@@ -1,9 +1,12 @@
-import { ClusterConfig, NodeConfig, PoolConfig, SshInput } from "../config/cluster";
+import { Arch } from "../catalog/artifacts";
+import { NodeConfig, PoolConfig, SshInput } from "../config/cluster";
 import { effectiveSsh } from "../config/cluster-checks";
 import { StackConfig } from "../config/stack";
 import { RenderedContainerd, renderContainerd } from "../components/runtime/containerd-render";
 import { containerdSteps } from "../components/runtime/containerd-steps";
-import { buildNodeStep, NodeStepSpec, StepDefinition } from "../components/node/step";
+import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../components/node/step";
+import { RenderedCrio, renderCrio } from "../components/runtime/crio-render";
+import { crioSteps } from "../components/runtime/crio-steps";
 
 /** What one pool's runtime renders to; shared by every node of the pool. */
 export interface PoolRuntimePlan {
@@ -11,7 +14,12 @@ export interface PoolRuntimePlan {
   readonly description: string;
   readonly runtimeEndpoint: string;
   readonly configHash: string;
+  /** Handler names the pool's runtime knows: what a RuntimeClass may point at. */
+  readonly handlers: readonly string[];
+  /** The node steps of one node of the pool, in dependency order. */
+  readonly steps: (node: StepNode & { readonly arch: Arch }) => StepDefinition[];
   readonly containerd?: RenderedContainerd;
+  readonly crio?: RenderedCrio;
 }
 
 export interface NodePlan {
@@ -39,7 +47,7 @@ export function planCluster(config: StackConfig): ClusterPlan {
       node,
       pool: runtime.pool,
       ssh: effectiveSsh(cluster, node),
-      steps: nodeStepDefinitions(node, runtime, cluster).map(buildNodeStep),
+      steps: runtime.steps({ name: node.name, arch: node.arch }).map(buildNodeStep),
     };
   });
   return { stack: config.stack, pools, nodes };
@@ -47,37 +55,36 @@ export function planCluster(config: StackConfig): ClusterPlan {
 
 function planPoolRuntime(pool: PoolConfig, config: StackConfig): PoolRuntimePlan {
   const runtime = pool.runtime;
+  const context = { pool: pool.name, cgroupDriver: config.cluster.kubelet.cgroupDriver, cni: config.network.cni };
+  const downloads = config.cluster.downloads;
   switch (runtime.kind) {
     case "containerd": {
-      const rendered = renderContainerd(runtime, {
-        pool: pool.name,
-        cgroupDriver: config.cluster.kubelet.cgroupDriver,
-        cni: config.network.cni,
-      });
+      const rendered = renderContainerd(runtime, context);
       return {
         pool,
         description: `containerd ${runtime.version} (config version ${rendered.features.configVersion})`,
         runtimeEndpoint: rendered.runtimeEndpoint,
         configHash: rendered.configHash,
+        handlers: Object.keys(runtime.runtimes),
+        steps: (node) => containerdSteps({ node, config: runtime, rendered, downloads }),
         containerd: rendered,
       };
     }
-    default: {
-      const never: never = runtime.kind;
-      throw new Error(`unhandled runtime kind ${String(never)}`);
+    case "crio": {
+      const rendered = renderCrio(runtime, context);
+      return {
+        pool,
+        description: `CRI-O ${runtime.version}`,
+        runtimeEndpoint: rendered.runtimeEndpoint,
+        configHash: rendered.configHash,
+        handlers: Object.keys(runtime.runtimes),
+        steps: (node) => crioSteps({ node, config: runtime, rendered, downloads }),
+        crio: rendered,
+      };
     }
-  }
-}
-
-function nodeStepDefinitions(node: NodeConfig, runtime: PoolRuntimePlan, cluster: ClusterConfig): StepDefinition[] {
-  const stepNode = { name: node.name, arch: node.arch };
-  const pool = runtime.pool;
-  switch (pool.runtime.kind) {
-    case "containerd":
-      return containerdSteps({ node: stepNode, config: pool.runtime, rendered: runtime.containerd!, downloads: cluster.downloads });
     default: {
-      const never: never = pool.runtime.kind;
-      throw new Error(`unhandled runtime kind ${String(never)}`);
+      const never: never = runtime;
+      throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
     }
   }
 }

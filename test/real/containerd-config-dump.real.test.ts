@@ -47,6 +47,7 @@ function stackRuntime(name: string): { config: ContainerdConfig; cgroupDriver: s
   const file = join(__dirname, "..", "golden", "cases", `${name}.yaml`);
   const { cluster } = parseStackFile(name, readFileSync(file, "utf8"), file).config;
   const runtime = cluster.pools[0]!.runtime;
+  if (runtime.kind !== "containerd") throw new Error(`${name} is not a containerd case`);
   return { config: runtime, cgroupDriver: cluster.kubelet.cgroupDriver };
 }
 

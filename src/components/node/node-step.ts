@@ -59,3 +59,22 @@ export class NodeStep extends pulumi.ComponentResource {
     this.registerOutputs({ contentHash: this.contentHash, result: this.result });
   }
 }
+
+/** A node's steps as NodeStep resources, each depending on the steps its spec names. */
+export function createNodeSteps(
+  node: { readonly name: string; readonly connection: NodeConnection },
+  specs: readonly NodeStepSpec[],
+  stdin: pulumi.Output<string> | undefined,
+  parent: pulumi.Resource,
+): NodeStep[] {
+  const byId = new Map<string, NodeStep>();
+  for (const spec of specs) {
+    const step = new NodeStep(
+      `${node.name}-${spec.id}`,
+      { connection: node.connection, spec, ...(spec.secret && stdin ? { stdin } : {}) },
+      { parent, dependsOn: spec.dependsOn.map((id) => byId.get(id)!) },
+    );
+    byId.set(spec.id, step);
+  }
+  return [...byId.values()];
+}

@@ -5,7 +5,7 @@ import { hashParts } from "../../util/hash";
 import { RenderedFile } from "../node/files";
 import { ContainerdFeatures, containerdFeatures } from "./containerd-features";
 import { hostsTomlFiles } from "./hosts-toml";
-import { engineBinary } from "./oci-engines";
+import { containerdHandlerTable, containerdRuntimeFiles } from "./oci-runtimes";
 
 /** Settings the runtime takes from other domains of the stack. */
 export interface ContainerdContext {
@@ -49,7 +49,7 @@ export function renderContainerd(config: ContainerdConfig, context: ContainerdCo
   }
   const configToml = header(config, context, features) + stringify(merged.tree);
   const registryFiles = hostsTomlFiles(config.registries);
-  const shimFiles = runtimeFiles(config, context.cgroupDriver === "systemd");
+  const shimFiles = containerdRuntimeFiles(config.runtimes, context.cgroupDriver === "systemd");
   const credentials = registryCredentials(config.registries.hosts);
   const configHash = hashParts([
     [CONTAINERD_CONFIG_PATH, configToml],
@@ -89,7 +89,7 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
   const systemdCgroup = context.cgroupDriver === "systemd";
   const handlers = Object.keys(config.runtimes).sort();
   const runtimes: TomlTable = {};
-  for (const name of handlers) runtimes[name] = handlerTable(name, config.runtimes[name]!, systemdCgroup, features);
+  for (const name of handlers) runtimes[name] = containerdHandlerTable(name, config.runtimes[name]!, systemdCgroup, features);
 
   const imports = config.imports ?? [...features.defaultImports];
   const root: TomlTable = { version: features.configVersion, root: config.root, state: config.state };
@@ -130,96 +130,6 @@ function handlerImagePlatforms(config: ContainerdConfig, features: ContainerdFea
     .sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return undefined;
   return Object.fromEntries(entries.map(([name, handler]) => [name, { snapshotter: handler.snapshotter! }]));
-}
-
-const RUNC_SHIM = "io.containerd.runc.v2";
-
-function handlerTable(name: string, handler: RuntimeHandler, systemdCgroup: boolean, features: ContainerdFeatures): TomlTable {
-  const table: TomlTable = {};
-  switch (handler.engine) {
-    case "runc":
-    case "crun":
-    case "youki":
-      table.runtime_type = RUNC_SHIM;
-      table.options = { ...stripUndefined(handler.options ?? {}), BinaryName: engineBinary(handler), SystemdCgroup: systemdCgroup };
-      break;
-    case "gvisor":
-      Object.assign(table, gvisorTable(name, handler, systemdCgroup));
-      break;
-    case "kata":
-      Object.assign(table, kataTable(handler));
-      break;
-    case "custom":
-      table.runtime_type = handler.runtimeType;
-      if (handler.runtimePath) table.runtime_path = handler.runtimePath;
-      if (handler.options) table.options = handler.options as TomlTable;
-      break;
-    default: {
-      const never: never = handler;
-      throw new Error(`unhandled runtime engine ${JSON.stringify(never)}`);
-    }
-  }
-  if (handler.podAnnotations) table.pod_annotations = [...handler.podAnnotations];
-  if (handler.containerAnnotations) table.container_annotations = [...handler.containerAnnotations];
-  if (handler.privilegedWithoutHostDevices !== undefined) table.privileged_without_host_devices = handler.privilegedWithoutHostDevices;
-  if (handler.snapshotter && features.perHandlerSnapshotter) table.snapshotter = handler.snapshotter;
-  return table;
-}
-
-/** Path of the shim config a gVisor handler reads (`options.ConfigPath`); one per handler. */
-export function gvisorShimConfigPath(handlerName: string): string {
-  return `/etc/containerd/runsc-${handlerName}.toml`;
-}
-
-type GvisorHandler = Extract<RuntimeHandler, { engine: "gvisor" }>;
-
-/** Debian's runsc package has no containerd-shim-runsc-v1, so the runc shim drives runsc directly. */
-export function gvisorUsesRuncShim(handler: GvisorHandler): boolean {
-  return handler.install.from === "package";
-}
-
-function gvisorTable(name: string, handler: GvisorHandler, systemdCgroup: boolean): TomlTable {
-  if (gvisorUsesRuncShim(handler)) {
-    return { runtime_type: RUNC_SHIM, options: { BinaryName: engineBinary(handler), SystemdCgroup: systemdCgroup } };
-  }
-  return { runtime_type: "io.containerd.runsc.v1", options: { TypeUrl: "io.containerd.runsc.v1.options", ConfigPath: gvisorShimConfigPath(name) } };
-}
-
-/** The runsc shim's own config: which runsc to run and its flags. */
-function gvisorShimConfig(handler: GvisorHandler, systemdCgroup: boolean): string {
-  const runscConfig: TomlTable = { platform: handler.platform };
-  if (systemdCgroup) runscConfig["systemd-cgroup"] = "true";
-  return stringify({ binary_name: engineBinary(handler), runsc_config: runscConfig });
-}
-
-function runtimeFiles(config: ContainerdConfig, systemdCgroup: boolean): RenderedFile[] {
-  const files: RenderedFile[] = [];
-  for (const name of Object.keys(config.runtimes).sort()) {
-    const handler = config.runtimes[name]!;
-    if (handler.engine === "gvisor" && !gvisorUsesRuncShim(handler)) {
-      files.push({ path: gvisorShimConfigPath(name), content: gvisorShimConfig(handler, systemdCgroup), mode: 0o644 });
-    }
-  }
-  return files;
-}
-
-const KATA_RUST = new Set(["dragonball", "qemu-runtime-rs"]);
-
-function kataTable(handler: Extract<RuntimeHandler, { engine: "kata" }>): TomlTable {
-  const rust = KATA_RUST.has(handler.hypervisor);
-  const defaults = rust ? "/opt/kata/share/defaults/kata-containers/runtime-rs" : "/opt/kata/share/defaults/kata-containers";
-  const configName = handler.hypervisor === "qemu-runtime-rs" ? "qemu-runtime-rs" : handler.hypervisor;
-  return {
-    runtime_type: `io.containerd.kata-${handler.hypervisor}.v2`,
-    runtime_path: rust ? "/opt/kata/runtime-rs/bin/containerd-shim-kata-v2" : engineBinary(handler),
-    privileged_without_host_devices: true,
-    pod_annotations: ["io.katacontainers.*"],
-    options: { ConfigPath: `${defaults}/configuration-${configName}.toml` },
-  };
-}
-
-function stripUndefined(record: Record<string, unknown>): TomlTable {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as TomlTable;
 }
 
 function registryCredentials(hosts: Record<string, RegistryHostConfig>): RegistryCredential[] {

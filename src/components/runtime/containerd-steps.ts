@@ -1,14 +1,13 @@
-import { resolveArtifact, ResolvedArtifact } from "../../catalog/artifacts";
 import { DownloadsConfig } from "../../config/cluster";
-import { ContainerdConfig, RuntimeHandler } from "../../config/runtime";
+import { ContainerdConfig } from "../../config/runtime";
 import { modeString, RenderedFile } from "../node/files";
 import { scriptAsset } from "../node/shell";
 import { StepDefinition, StepNode } from "../node/step";
 import { CONTAINERD_CONFIG_PATH, RenderedContainerd } from "./containerd-render";
-import { engineBinary, engineFacts, enginePackage } from "./oci-engines";
+import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries, resolveStepArtifact } from "./oci-runtimes-steps";
 
 export const STEP_IDS = {
-  ociRuntimes: "oci-runtimes-install",
+  ociRuntimes: OCI_RUNTIMES_STEP,
   containerdInstall: "containerd-install",
   containerdConfigure: "containerd-configure",
 } as const;
@@ -27,90 +26,7 @@ export interface ContainerdStepInput {
 
 /** The node steps that install and configure containerd, in dependency order. */
 export function containerdSteps(input: ContainerdStepInput): StepDefinition[] {
-  return [ociRuntimesStep(input), containerdInstallStep(input), containerdConfigureStep(input)];
-}
-
-function artifact(name: Parameters<typeof resolveArtifact>[0], version: string, input: ContainerdStepInput): ResolvedArtifact {
-  const lookup = resolveArtifact(name, version, input.node.arch, input.downloads);
-  if (!lookup.ok) throw new Error(`${lookup.reason} (the config checks should have caught this)`);
-  return lookup.artifact;
-}
-
-type InstalledHandler = Exclude<RuntimeHandler, { engine: "custom" }>;
-
-function installedHandlers(config: ContainerdConfig): [string, InstalledHandler][] {
-  return Object.entries(config.runtimes)
-    .filter((entry): entry is [string, InstalledHandler] => entry[1].engine !== "custom")
-    .sort(([a], [b]) => a.localeCompare(b));
-}
-
-function ociRuntimesStep(input: ContainerdStepInput): StepDefinition {
-  const packages = new Set<string>();
-  const releases = new Map<string, string>();
-  const required: string[] = [];
-  for (const [name, handler] of installedHandlers(input.config)) {
-    required.push(`${name}=${engineBinary(handler)}`);
-    const install = handler.install;
-    if (install.from === "package") {
-      const pkg = enginePackage(handler.engine, install);
-      packages.add(pkg.version ? `${pkg.name}=${pkg.version}` : pkg.name);
-    } else if (install.from === "release") {
-      for (const entry of releaseEntries(handler, install.version, input)) releases.set(entry.split("|")[0]!, entry);
-    }
-  }
-  const summary = installedHandlers(input.config)
-    .map(([name, handler]) => `${name} (${handler.engine}, ${describeInstall(handler)})`)
-    .join(", ");
-  return {
-    node: input.node,
-    id: STEP_IDS.ociRuntimes,
-    phase: "install",
-    summary: summary || "no runtime binaries to install",
-    vars: {
-      KP_DOWNLOAD_CACHE: input.downloads.cacheDir,
-      KP_PACKAGES: [...packages].sort(),
-      KP_RELEASES: [...releases.values()].sort(),
-      KP_REQUIRED_BINARIES: required,
-    },
-    files: [],
-    body: [script("oci-runtimes-install.sh")],
-    dependsOn: [],
-  };
-}
-
-function describeInstall(handler: InstalledHandler): string {
-  const install = handler.install;
-  switch (install.from) {
-    case "package":
-      return `package ${enginePackage(handler.engine, install).name}`;
-    case "release":
-      return `release ${install.version}`;
-    case "preinstalled":
-      return `preinstalled at ${install.path}`;
-    default: {
-      const never: never = install;
-      throw new Error(`unhandled install ${JSON.stringify(never)}`);
-    }
-  }
-}
-
-/** Release downloads of one handler as `url|checksum|destination|member` (see oci-runtimes-install.sh). */
-function releaseEntries(handler: InstalledHandler, version: string, input: ContainerdStepInput): string[] {
-  const facts = engineFacts(handler.engine).release!;
-  return facts.artifacts.map((name) => {
-    const a = artifact(name, version, input);
-    const line = (dest: string, member: string) => `${a.url}|${a.checksum}|${dest}|${member}`;
-    switch (name) {
-      case "youki":
-        return line(facts.binary, "youki");
-      case "kata-containers":
-        return line("/", "/");
-      case "gvisor-containerd-shim":
-        return line("/usr/local/bin/containerd-shim-runsc-v1", "");
-      default:
-        return line(facts.binary, "");
-    }
-  });
+  return [ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads }), containerdInstallStep(input), containerdConfigureStep(input)];
 }
 
 function containerdInstallStep(input: ContainerdStepInput): StepDefinition {
@@ -136,7 +52,7 @@ function containerdInstallStep(input: ContainerdStepInput): StepDefinition {
       summary = `containerd ${config.version} from package ${vars.KP_PACKAGE}`;
       break;
     case "release": {
-      const release = artifact("containerd", config.version, input);
+      const release = resolveStepArtifact("containerd", config.version, input);
       Object.assign(vars, { KP_RELEASE_URL: release.url, KP_RELEASE_CHECKSUM: release.checksum, KP_PREFIX: install.prefix });
       files.push({ path: "/etc/systemd/system/containerd.service", content: containerdUnit(install.prefix), mode: 0o644 });
       summary = `containerd ${config.version} from ${release.url}`;
@@ -214,7 +130,7 @@ function containerdConfigureStep(input: ContainerdStepInput): StepDefinition {
       KP_HAS_SECRET: hasSecret ? "1" : "0",
       KP_RUNTIME_FILES: rendered.runtimeFiles.map((f) => f.path),
       KP_REGISTRY_FILES: rendered.registryFiles.map((f) => f.path),
-      KP_RUNTIME_BINARIES: installedHandlers(config).map(([name, handler]) => `${name}=${engineBinary(handler)}`),
+      KP_RUNTIME_BINARIES: requiredBinaries(config.runtimes),
     },
     files,
     body: [script("containerd-lib.sh"), script("containerd-configure.sh")],

@@ -105,15 +105,16 @@ kp_sha256() {
   if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; fi
 }
 
+# kp_same_file SRC DEST MODE: DEST already has SRC's bytes and the wanted mode (octal, e.g. 0644).
 kp_same_file() {
-  [ -f "$2" ] && cmp -s "$1" "$2" && [ "$(stat -c %a "$1")" = "$(stat -c %a "$2")" ]
+  [ -f "$2" ] && cmp -s "$1" "$2" && [ "$(stat -c %a "$2")" = "$(printf '%o' "$((8#$3))")" ]
 }
 
 # kp_install_file SRC DEST MODE: atomic replace with a backup. Returns 0 if DEST changed, 1 if not.
 kp_install_file() {
   local src=$1 dest=$2 mode=$3 tmp
   KP_OWNED+=("$dest")
-  if kp_same_file "$src" "$dest"; then
+  if kp_same_file "$src" "$dest" "$mode"; then
     kp_say "unchanged $dest"
     return 1
   fi

@@ -4,6 +4,11 @@
 # Release entries are "url|checksum|destination|member": member is empty for a plain binary, a path
 # inside the archive for one file of it, or "/" to unpack the whole archive at the destination.
 
+# VM runtimes fail only when the first pod starts; say so now, before anything is installed.
+if [ "${#KP_KVM_HANDLERS[@]}" -gt 0 ] && [ ! -c /dev/kvm ]; then
+  kp_fail "runtime handler(s) ${KP_KVM_HANDLERS[*]} need hardware virtualization, but /dev/kvm is missing on this node (bare metal or nested virtualization with the kvm module); nothing was installed"
+fi
+
 if [ "${#KP_PACKAGES[@]}" -gt 0 ]; then
   kp_apt_install "${KP_PACKAGES[@]}" || true
 fi

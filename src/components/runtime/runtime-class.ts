@@ -1,0 +1,51 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { KubeplugConfigError } from "../../errors";
+import { ClassNode, nodesMissingHandler, runtimeClassManifest } from "./runtime-class-plan";
+
+export interface RuntimeClassArgs {
+  /** The CRI handler: the runtimes-table key in containerd or CRI-O. */
+  readonly handler: string;
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** overhead.podFixed, e.g. { cpu: "250m", memory: "160Mi" }. */
+  readonly overhead?: { readonly cpu?: string | undefined; readonly memory?: string | undefined };
+  /** Every node of the cluster with its labels and handlers: the selector must pick only nodes with the handler. */
+  readonly nodes: readonly ClassNode[];
+}
+
+/**
+ * A node.k8s.io/v1 RuntimeClass, refused when its selector picks a node whose runtime lacks the
+ * handler (a pod would be scheduled there and fail to start). Make it depend on the runtime steps
+ * of those nodes (`dependsOn`), so the class appears only once the handler is configured.
+ */
+export class RuntimeClass extends pulumi.ComponentResource {
+  readonly manifest: Record<string, unknown>;
+  readonly runtimeClass: k8s.node.v1.RuntimeClass;
+
+  constructor(name: string, args: RuntimeClassArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeplug:runtime:RuntimeClass", name, {}, opts);
+    const missing = nodesMissingHandler(args.handler, args.nodeSelector, args.nodes);
+    if (missing.length > 0) {
+      throw new KubeplugConfigError([
+        {
+          path: `runtimeClasses.${name}.nodeSelector`,
+          message: `selects ${missing.map((n) => `${n.name} (pool ${n.pool})`).join(", ")}, whose runtime has no handler "${args.handler}"`,
+        },
+      ]);
+    }
+    const model = runtimeClassManifest({ name, handler: args.handler, ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}), ...(args.overhead ? { overhead: args.overhead } : {}) });
+    this.manifest = model.toJSON() as Record<string, unknown>;
+    const { metadata, handler, scheduling, overhead } = model;
+    this.runtimeClass = new k8s.node.v1.RuntimeClass(
+      name,
+      {
+        metadata: metadata as k8s.types.input.meta.v1.ObjectMeta,
+        handler,
+        ...(scheduling ? { scheduling: scheduling as k8s.types.input.node.v1.Scheduling } : {}),
+        ...(overhead ? { overhead: overhead as k8s.types.input.node.v1.Overhead } : {}),
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ manifest: this.manifest });
+  }
+}

@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# Installs CRI-O $KP_CRIO_VERSION: from the upstream bundle (verified before anything is written),
+# from a package repository the node already has, or checks a preinstalled one. Only the files
+# kubeplug lists are taken from the bundle: its own install script would also overwrite
+# /etc/crictl.yaml, CNI plugins in /opt/cni/bin and the bundle's crio.conf.d drop-in.
+kp_require_commands systemctl
+
+case "$KP_INSTALL_FROM" in
+  package)
+    kp_apt_install "$KP_PACKAGE" || true
+    ;;
+  release)
+    kp_require_commands tar
+    kp_download "$KP_RELEASE_URL" "$KP_RELEASE_CHECKSUM"
+    mkdir -p "$KP_STAGE/bundle"
+    tar -xzf "$KP_DOWNLOADED" -C "$KP_STAGE/bundle" 2>>"$KP_LOG" || kp_fail "cannot unpack $KP_RELEASE_URL; nothing was installed"
+    for entry in "${KP_BUNDLE_FILES[@]}"; do
+      IFS='|' read -r member _ _ <<<"$entry"
+      [ -f "$KP_STAGE/bundle/$member" ] || kp_fail "$KP_RELEASE_URL has no $member; nothing was installed"
+    done
+    # shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
+    KP_ROLLBACK_HOOK=crio_rollback
+    binaries_changed=0
+    for entry in "${KP_BUNDLE_FILES[@]}"; do
+      IFS='|' read -r member dest mode <<<"$entry"
+      if kp_install_file "$KP_STAGE/bundle/$member" "$dest" "$mode"; then binaries_changed=1; fi
+    done
+    # CRI-O refuses to pull without a signature policy; install upstream's default only where none exists.
+    if [ ! -e /etc/containers/policy.json ]; then
+      kp_install_file "$KP_STAGE/bundle/$KP_BUNDLE_POLICY" /etc/containers/policy.json 0644 || true
+    fi
+    if kp_install_file "$(kp_staged /etc/systemd/system/crio.service)" /etc/systemd/system/crio.service 0644; then
+      systemctl daemon-reload
+    fi
+    if [ "$binaries_changed" = 1 ] && systemctl is-active --quiet crio; then
+      crio_restart || kp_fail "crio $KP_CRIO_VERSION did not become healthy: $(crio_journal_tail)"
+    fi
+    ;;
+  preinstalled) ;;
+  *) kp_fail "unknown install method $KP_INSTALL_FROM" ;;
+esac
+
+installed=$(crio_installed_version)
+[ -n "$installed" ] || kp_fail "crio is not installed (install.from is $KP_INSTALL_FROM)"
+[ "$installed" = "$KP_CRIO_VERSION" ] ||
+  kp_fail "crio $installed is installed, but the stack says $KP_CRIO_VERSION; the config would be rendered for the wrong version"
+
+if ! systemctl is-enabled --quiet crio 2>/dev/null; then
+  systemctl enable crio >>"$KP_LOG" 2>&1 || kp_fail "cannot enable crio.service"
+  KP_CHANGED+=("unit:crio enabled")
+  kp_say "enabled crio.service"
+fi

@@ -1,0 +1,44 @@
+import { CRIO_GVISOR_MIN, crioLine, SUPPORTED_CRIO_LINES } from "../components/runtime/crio-features";
+import { CrioConfig } from "./crio";
+import { Locator } from "./findings";
+import { checkDuplicateMirrors, checkEngineHandler, PoolContext, requireArtifact } from "./runtime-checks";
+
+/** Cross-field checks of a CRI-O runtime section, after its schema parsed. */
+export function checkCrio(config: CrioConfig, at: Locator, context: PoolContext): void {
+  if (!crioLine(config.version)) {
+    at.child("version").problem(`"${config.version}" is not supported: kubeplug renders configs for CRI-O ${SUPPORTED_CRIO_LINES.join(", ")}`);
+    return;
+  }
+  if (config.cgroupManager && config.cgroupManager !== context.cgroupDriver) {
+    at.child("cgroupManager").problem(
+      `"${config.cgroupManager}" conflicts with kubeplug:cluster.kubelet.cgroupDriver "${context.cgroupDriver}": the runtime and the kubelet must use the same cgroup driver`,
+    );
+  }
+  if (!(config.defaultRuntime in config.runtimes)) {
+    at.child("defaultRuntime").problem(
+      `"${config.defaultRuntime}" is not a handler under runtimes (defined: ${Object.keys(config.runtimes).join(", ") || "none"}); CRI-O refuses to start without its default handler`,
+    );
+  }
+  if (config.logSizeMax !== undefined && config.logSizeMax >= 0 && config.logSizeMax < 8192) {
+    at.child("logSizeMax").problem(`${config.logSizeMax} is below CRI-O's minimum of 8192 bytes; use -1 for no limit`);
+  }
+  if (config.install.from === "release") requireArtifact(at.child("version"), "cri-o", config.version, context);
+  for (const [name, handler] of Object.entries(config.runtimes)) {
+    const here = at.child("runtimes", name);
+    if (handler.engine === "custom") continue;
+    if (handler.engine === "gvisor") {
+      here.child("engine").problem(
+        `gVisor runs under CRI-O only from CRI-O ${CRIO_GVISOR_MIN} (as a vm handler), which has no release yet; this pool runs ${config.version}. Use a containerd pool for gVisor`,
+      );
+      continue;
+    }
+    checkEngineHandler(handler, here, context);
+  }
+  checkDuplicateMirrors(config.registries.hosts, at.child("registries"));
+  for (const [host, registry] of Object.entries(config.registries.hosts)) {
+    const endpoints = [...registry.mirrors.map((m) => m.url), ...(registry.server ? [registry.server.url] : [])];
+    if (registry.auth && endpoints.some((url) => url.startsWith("http://"))) {
+      at.child("registries", "hosts", host, "auth").warn(`credentials for ${host} would travel unencrypted to a plain-http endpoint`);
+    }
+  }
+}

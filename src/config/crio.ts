@@ -1,0 +1,120 @@
+import { z } from "zod";
+import { basicAuth } from "./secrets";
+import { absolutePath, httpUrl, packageName, packageVersion, pinnedImage, semver } from "./primitives";
+import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName } from "./runtime-common";
+import { ForeignKeys, strictObject, tagged } from "./zod";
+
+const containerdOnly = (what: string): string => `${what} is a containerd setting; this runtime is kind: crio`;
+
+/** containerd handler keys that mean nothing to CRI-O: named, not just "unknown". */
+const CONTAINERD_HANDLER_KEYS: ForeignKeys = {
+  snapshotter: containerdOnly("a per-handler snapshotter"),
+  options: containerdOnly("runc shim options"),
+  podAnnotations: containerdOnly("podAnnotations; CRI-O calls it allowedAnnotations"),
+  containerAnnotations: containerdOnly("containerAnnotations; CRI-O calls it allowedAnnotations"),
+  runtimeType: "set runtimeType on engine: custom only",
+};
+
+/** runc and crun ship inside the CRI-O bundle (/usr/libexec/crio); a pool may use those builds. */
+const fromBundle = strictObject({ from: z.literal("bundle") });
+
+const crioHandlerCommon = {
+  allowedAnnotations: annotations.describe("Annotations the handler may act on (CRI-O allowed_annotations)."),
+  privilegedWithoutHostDevices: z.boolean().optional(),
+};
+
+const runcLikeInstall = tagged("from", [fromBundle, fromPackage, fromRelease, fromPreinstalled]).default({ from: "bundle" });
+
+export const crioHandler = tagged("engine", [
+  strictObject({ engine: z.literal("runc"), install: runcLikeInstall, ...crioHandlerCommon }, CONTAINERD_HANDLER_KEYS),
+  strictObject({ engine: z.literal("crun"), install: runcLikeInstall, ...crioHandlerCommon }, CONTAINERD_HANDLER_KEYS),
+  strictObject({ engine: z.literal("youki"), install: tagged("from", [fromRelease, fromPreinstalled]), ...crioHandlerCommon }, CONTAINERD_HANDLER_KEYS),
+  strictObject(
+    {
+      engine: z.literal("gvisor"),
+      install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+      platform: z.enum(["systrap", "ptrace", "kvm"]).default("systrap"),
+      ...crioHandlerCommon,
+    },
+    CONTAINERD_HANDLER_KEYS,
+  ),
+  strictObject(
+    {
+      engine: z.literal("kata"),
+      install: tagged("from", [fromRelease, fromPreinstalled]),
+      hypervisor: z.enum(["qemu", "clh", "fc", "dragonball", "qemu-runtime-rs"]).default("qemu"),
+      ...crioHandlerCommon,
+    },
+    CONTAINERD_HANDLER_KEYS,
+  ),
+  strictObject(
+    {
+      engine: z.literal("custom"),
+      runtimeType: z.enum(["oci", "vm", "pod"]).default("oci").describe("CRI-O runtime_type."),
+      runtimePath: absolutePath.describe("The runtime binary (oci) or shim (vm)."),
+      runtimeRoot: absolutePath.optional(),
+      runtimeConfigPath: absolutePath.optional(),
+      ...crioHandlerCommon,
+    },
+    { snapshotter: CONTAINERD_HANDLER_KEYS.snapshotter!, options: CONTAINERD_HANDLER_KEYS.options! },
+  ),
+]);
+export type CrioHandler = z.infer<typeof crioHandler>;
+
+const crioMirror = strictObject(
+  {
+    url: httpUrl,
+    insecure: z.boolean().optional().describe("Plain HTTP or unverified TLS; implied for http:// URLs."),
+    pullFromMirror: z.enum(["all", "digest-only", "tag-only"]).default("all").describe("registries.conf pull-from-mirror."),
+  },
+  {
+    capabilities: containerdOnly("capabilities (hosts.toml)"),
+    overridePath: containerdOnly("overridePath (hosts.toml)"),
+    ca: containerdOnly("ca (hosts.toml); CRI-O reads /etc/containers/certs.d"),
+    client: containerdOnly("client (hosts.toml); CRI-O reads /etc/containers/certs.d"),
+    header: containerdOnly("header (hosts.toml)"),
+    skipVerify: "CRI-O calls this insecure",
+    auth: "set auth on the registry, not on a mirror: CRI-O looks credentials up by registry",
+  },
+);
+
+const crioRegistry = strictObject({
+  server: strictObject({ url: httpUrl, insecure: z.boolean().optional() }).optional().describe("Where the registry really is (registries.conf location); default: the registry's own host."),
+  mirrors: z.array(crioMirror).default([]).describe("Tried in order before the server."),
+  blocked: z.boolean().optional().describe("Refuse pulls from this registry."),
+  auth: basicAuth.optional().describe("Credentials for the registry, written to /etc/containers/auth.json (0600) from stdin."),
+});
+export type CrioRegistryConfig = z.infer<typeof crioRegistry>;
+
+const CONTAINERD_KEYS: ForeignKeys = Object.fromEntries(
+  ["root", "state", "address", "snapshotter", "imports", "cgroupDriver"].map((key) => [key, containerdOnly(`"${key}"`)]),
+);
+
+export const crioRuntime = strictObject(
+  {
+    kind: z.literal("crio"),
+    version: semver("CRI-O").describe("CRI-O release; its minor matches the Kubernetes minor."),
+    install: tagged("from", [
+      strictObject({ from: z.literal("release"), prefix: absolutePath.default("/usr/local").describe("Where bin/crio, bin/pinns, bin/crictl go.") }),
+      strictObject({
+        from: z.literal("package"),
+        name: packageName.default("cri-o"),
+        version: packageVersion.optional().describe("Exact package version from your CRI-O package repository."),
+      }),
+      strictObject({ from: z.literal("preinstalled") }),
+    ]).default({ from: "release", prefix: "/usr/local" }),
+    sandboxImage: pinnedImage.default("registry.k8s.io/pause:3.10").describe("crio.image.pause_image."),
+    cgroupManager: z.enum(["systemd", "cgroupfs"]).optional().describe("Must equal kubeplug:cluster.kubelet.cgroupDriver when set."),
+    storageDriver: z.enum(["overlay", "vfs", "btrfs", "zfs"]).default("overlay"),
+    logSizeMax: z.number().int().optional().describe("crio.runtime.log_size_max in bytes: -1 for no limit, otherwise at least 8192."),
+    defaultRuntime: handlerName.default("crun"),
+    runtimes: z.record(handlerName, crioHandler).default({ crun: { engine: "crun", install: { from: "bundle" } } }),
+    registries: strictObject({
+      hosts: z.record(registryHostName, crioRegistry).default({}),
+      unqualifiedSearch: z.array(registryHostName).optional().describe("unqualified-search-registries; default none (short names are refused)."),
+    }, { configPath: containerdOnly("configPath (hosts.toml directory)") }).default({ hosts: {} }),
+  },
+  { ...CONTAINERD_KEYS, sandbox_image: 'did you mean "sandboxImage"?', overrides: "overrides are not supported for CRI-O yet: CRI-O ignores unknown keys, so kubeplug accepts only the settings it models" },
+);
+export type CrioConfig = z.infer<typeof crioRuntime>;
+export type CrioConfigInput = z.input<typeof crioRuntime>;

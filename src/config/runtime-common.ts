@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { absolutePath, dnsLabel, packageName, packageVersion } from "./primitives";
+import { strictObject } from "./zod";
+
+// Pieces every runtime kind shares: how binaries are installed, handler names, registry host names.
+
+/** How a binary reaches the node. Each engine lists which of these it supports. */
+export const fromPackage = strictObject({
+  from: z.literal("package"),
+  name: packageName.optional().describe("Debian package name; default: the engine's usual package."),
+  version: packageVersion.optional().describe("Exact package version to pin (apt `name=version`); default: the repository's candidate."),
+});
+export const fromRelease = strictObject({
+  from: z.literal("release"),
+  version: z.string().min(1).describe("Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums."),
+});
+export const fromPreinstalled = strictObject({
+  from: z.literal("preinstalled"),
+  path: absolutePath.describe("Where the binary already is; kubeplug only checks it exists."),
+});
+
+export const annotations = z.array(z.string().min(1)).optional().describe("Annotation globs passed through to the runtime (pod_annotations / container_annotations).");
+
+/** A runtime handler name is what RuntimeClass.handler points at, so it must be a DNS label. */
+export const handlerName = dnsLabel("runtime handler name (RuntimeClass.handler must be a DNS-1123 label)");
+
+const REGISTRY_HOST = /^(_default|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?)$/;
+export const registryHostName = z.string().regex(REGISTRY_HOST, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not a registry host such as "docker.io" or "registry.local:5000" (no scheme, no path), or "_default"`,
+});
