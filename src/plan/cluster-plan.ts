@@ -7,6 +7,7 @@ import { containerdSteps } from "../components/runtime/containerd-steps";
 import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../components/node/step";
 import { RenderedCrio, renderCrio } from "../components/runtime/crio-render";
 import { crioSteps } from "../components/runtime/crio-steps";
+import { classInputs, planRuntimeClasses, RuntimeClassSpec } from "../components/runtime/runtime-class-plan";
 
 /** What one pool's runtime renders to; shared by every node of the pool. */
 export interface PoolRuntimePlan {
@@ -34,6 +35,8 @@ export interface ClusterPlan {
   readonly stack: string;
   readonly pools: readonly PoolRuntimePlan[];
   readonly nodes: readonly NodePlan[];
+  /** Cluster objects, applied through the Kubernetes API after the node steps they depend on. */
+  readonly runtimeClasses: readonly RuntimeClassSpec[];
 }
 
 /** Renders every node step of a validated stack. Pure: no I/O, no Pulumi. */
@@ -50,7 +53,9 @@ export function planCluster(config: StackConfig): ClusterPlan {
       steps: runtime.steps({ name: node.name, arch: node.arch }).map(buildNodeStep),
     };
   });
-  return { stack: config.stack, pools, nodes };
+  const classes = classInputs(cluster);
+  const runtimeClasses = planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes;
+  return { stack: config.stack, pools, nodes, runtimeClasses };
 }
 
 function planPoolRuntime(pool: PoolConfig, config: StackConfig): PoolRuntimePlan {

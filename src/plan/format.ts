@@ -1,7 +1,7 @@
 import { ConfigWarning, formatProblem } from "../errors";
 import { ClusterPlan } from "./cluster-plan";
 import { FileChange, OutputDiff } from "./output-dir";
-import { stepFileName, stepOutputPaths } from "./render-tree";
+import { RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
 
 const MARK: Record<FileChange, string> = { added: "+", changed: "~", removed: "-", unchanged: " " };
 
@@ -47,6 +47,16 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
         }
         if (step.secret) lines.push(`        stdin: ${step.secret.description} (secret, not rendered)`);
       });
+    }
+  }
+  if (plan.runtimeClasses.length > 0 && !onlyNode) {
+    const change = diff.changes.get(RUNTIME_CLASSES_FILE) ?? "added";
+    const status = !diff.hadPrevious || change === "added" ? "new" : change === "unchanged" ? "unchanged" : "changed";
+    lines.push("", `cluster manifests: ${RUNTIME_CLASSES_FILE} (${status})`);
+    for (const rc of plan.runtimeClasses) {
+      const selector = rc.nodeSelector ? Object.entries(rc.nodeSelector).map(([k, v]) => `${k}=${v}`).join(",") : "all nodes";
+      const overhead = rc.overhead ? `, overhead ${[rc.overhead.cpu, rc.overhead.memory].filter(Boolean).join("/")}` : "";
+      lines.push(`  RuntimeClass ${rc.name.padEnd(16)} handler ${rc.handler}, nodes ${selector} (${rc.nodes.length})${overhead}`);
     }
   }
   if (warnings.length > 0) {

@@ -1,4 +1,6 @@
+import yaml from "js-yaml";
 import { NodeStepSpec } from "../components/node/step";
+import { runtimeClassManifest } from "../components/runtime/runtime-class-plan";
 import { ClusterPlan, NodePlan } from "./cluster-plan";
 
 /** A file of the render output, by path relative to the output directory. */
@@ -22,9 +24,15 @@ export function stepOutputPaths(node: NodePlan, index: number, step: NodeStepSpe
   ];
 }
 
+export const RUNTIME_CLASSES_FILE = "cluster/runtime-classes.yaml";
+
 /** Lays a plan out as files: what a reviewer reads and what `pulumi up` would put on each node. */
 export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
   const tree = new Map<string, OutputFile>();
+  if (plan.runtimeClasses.length > 0) {
+    const docs = plan.runtimeClasses.map((spec) => yaml.dump(runtimeClassManifest(spec).toJSON(), { noRefs: true, sortKeys: true }));
+    tree.set(RUNTIME_CLASSES_FILE, { content: `# Managed by kubeplug: applied with the Kubernetes API after the node steps.\n---\n${docs.join("---\n")}` });
+  }
   for (const node of plan.nodes) {
     const base = `nodes/${node.node.name}`;
     tree.set(`${base}/node.json`, {

@@ -39,7 +39,7 @@ function ensureLists(suite: Suite): void {
     mkdirSync(join(dir, "lists", "partial"), { recursive: true });
     mkdirSync(join(dir, "cache", "archives", "partial"), { recursive: true });
     writeFileSync(join(dir, "sources.list"), `deb ${MIRROR} ${suite} main\n`);
-    const lists = readdirSync(join(dir, "lists")).filter((f) => f.endsWith("_Packages"));
+    const lists = readdirSync(join(dir, "lists")).filter((f) => f.includes("_Packages"));
     if (lists.length === 0) execFileSync("apt-get", [...aptOptions(suite), "-qq", "update"], { stdio: "inherit" });
   }
   updated.add(suite);
