@@ -4,14 +4,14 @@ import { absolutePath, httpUrl, packageName, packageVersion, pinnedImage, semver
 import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
 
-const containerdOnly = (what: string): string => `${what} is a containerd setting; this runtime is kind: crio`;
+const containerdOnly = (key: string, hint?: string): string => `"${key}" is a containerd setting; this runtime is kind: crio${hint ? `. ${hint}` : ""}`;
 
 /** containerd handler keys that mean nothing to CRI-O: named, not just "unknown". */
 const CONTAINERD_HANDLER_KEYS: ForeignKeys = {
-  snapshotter: containerdOnly("a per-handler snapshotter"),
-  options: containerdOnly("runc shim options"),
-  podAnnotations: containerdOnly("podAnnotations; CRI-O calls it allowedAnnotations"),
-  containerAnnotations: containerdOnly("containerAnnotations; CRI-O calls it allowedAnnotations"),
+  snapshotter: containerdOnly("snapshotter", "CRI-O has one storage driver per node (storageDriver)"),
+  options: containerdOnly("options", "runc shim options do not exist in CRI-O"),
+  podAnnotations: containerdOnly("podAnnotations", "CRI-O calls it allowedAnnotations"),
+  containerAnnotations: containerdOnly("containerAnnotations", "CRI-O calls it allowedAnnotations"),
   runtimeType: "set runtimeType on engine: custom only",
 };
 
@@ -68,11 +68,11 @@ const crioMirror = strictObject(
     pullFromMirror: z.enum(["all", "digest-only", "tag-only"]).default("all").describe("registries.conf pull-from-mirror."),
   },
   {
-    capabilities: containerdOnly("capabilities (hosts.toml)"),
-    overridePath: containerdOnly("overridePath (hosts.toml)"),
-    ca: containerdOnly("ca (hosts.toml); CRI-O reads /etc/containers/certs.d"),
-    client: containerdOnly("client (hosts.toml); CRI-O reads /etc/containers/certs.d"),
-    header: containerdOnly("header (hosts.toml)"),
+    capabilities: containerdOnly("capabilities", "CRI-O mirrors serve pulls only; see pullFromMirror"),
+    overridePath: containerdOnly("overridePath"),
+    ca: containerdOnly("ca", "CRI-O reads CAs from /etc/containers/certs.d"),
+    client: containerdOnly("client", "CRI-O reads client certificates from /etc/containers/certs.d"),
+    header: containerdOnly("header"),
     skipVerify: "CRI-O calls this insecure",
     auth: "set auth on the registry, not on a mirror: CRI-O looks credentials up by registry",
   },
@@ -87,7 +87,7 @@ const crioRegistry = strictObject({
 export type CrioRegistryConfig = z.infer<typeof crioRegistry>;
 
 const CONTAINERD_KEYS: ForeignKeys = Object.fromEntries(
-  ["root", "state", "address", "snapshotter", "imports", "cgroupDriver"].map((key) => [key, containerdOnly(`"${key}"`)]),
+  ["root", "state", "address", "snapshotter", "imports", "cgroupDriver"].map((key) => [key, containerdOnly(key)]),
 );
 
 export const crioRuntime = strictObject(
@@ -112,7 +112,7 @@ export const crioRuntime = strictObject(
     registries: strictObject({
       hosts: z.record(registryHostName, crioRegistry).default({}),
       unqualifiedSearch: z.array(registryHostName).optional().describe("unqualified-search-registries; default none (short names are refused)."),
-    }, { configPath: containerdOnly("configPath (hosts.toml directory)") }).default({ hosts: {} }),
+    }, { configPath: containerdOnly("configPath") }).default({ hosts: {} }),
   },
   { ...CONTAINERD_KEYS, sandbox_image: 'did you mean "sandboxImage"?', overrides: "overrides are not supported for CRI-O yet: CRI-O ignores unknown keys, so kubeplug accepts only the settings it models" },
 );

@@ -39,7 +39,7 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
   }
   checkInstall(config, at, context);
   for (const [name, handler] of Object.entries(config.runtimes)) {
-    checkHandler(handler, at.child("runtimes", name), features, context);
+    checkHandler(handler, at.child("runtimes", name), features, context, config.snapshotter);
   }
   if (config.imports && config.imports.length > 0 && !features.importsMergeDeep) {
     at.child("imports").warn(
@@ -63,12 +63,23 @@ function checkInstall(config: ContainerdConfig, runtime: Locator, context: PoolC
   }
 }
 
-function checkHandler(handler: RuntimeHandler, at: Locator, features: ContainerdFeatures, context: PoolContext): void {
+/** Snapshotters gVisor's gofer can serve a rootfs from (gVisor docs @ release-20260817.0; EROFS: gvisor#8956). */
+const GVISOR_SNAPSHOTTERS = ["overlayfs", "native"];
+
+function checkHandler(handler: RuntimeHandler, at: Locator, features: ContainerdFeatures, context: PoolContext, poolSnapshotter: string): void {
   if (handler.snapshotter && !features.perHandlerSnapshotter) {
     at.child("snapshotter").problem(`a per-handler snapshotter needs containerd 1.7 or later; this pool runs ${features.line}`);
   }
   if (handler.engine === "custom") return;
   checkEngineHandler(handler, at, context);
+  if (handler.engine === "gvisor") {
+    const snapshotter = handler.snapshotter ?? poolSnapshotter;
+    if (!GVISOR_SNAPSHOTTERS.includes(snapshotter)) {
+      at.child(handler.snapshotter ? "snapshotter" : "engine").problem(
+        `gVisor runs on the ${GVISOR_SNAPSHOTTERS.join(" and ")} snapshotters; "${snapshotter}"${handler.snapshotter ? "" : " (the pool's snapshotter)"} gives it block devices or layers it cannot mount. Set snapshotter: overlayfs on this handler`,
+      );
+    }
+  }
   if (handler.engine === "gvisor" && handler.install.from === "package" && handler.platform !== "systrap") {
     at.child("platform").problem(
       `"${handler.platform}" needs containerd-shim-runsc-v1, which Debian's runsc package lacks; install gVisor from its release (install.from: release) or use platform systrap`,
@@ -84,8 +95,8 @@ export function checkEngineHandler(handler: EngineHandler, at: Locator, context:
     }
   }
   if (context.virtualization === false && needsKvm(handler)) {
-    const why = handler.engine === "kata" ? "Kata Containers runs each pod in a VM" : "gVisor's kvm platform";
-    at.child("engine").problem(`${why} needs /dev/kvm, but this pool says virtualization: false; use a pool with virtualization or another runtime`);
+    const what = handler.engine === "kata" ? "Kata Containers (each pod is a VM)" : "gVisor's kvm platform";
+    at.child("engine").problem(`${what} needs /dev/kvm, but this pool says virtualization: false; use a pool with virtualization or another runtime`);
   }
 }
 

@@ -3,13 +3,28 @@ import { basicAuth } from "./secrets";
 import { describeValue } from "./path";
 import { absolutePath, httpUrl, packageName, packageVersion, pinnedImage, semver } from "./primitives";
 import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName } from "./runtime-common";
-import { strictObject, tagged } from "./zod";
+import { ForeignKeys, strictObject, tagged } from "./zod";
 
 const commonHandler = {
   podAnnotations: annotations,
   containerAnnotations: annotations,
   privilegedWithoutHostDevices: z.boolean().optional(),
   snapshotter: z.string().min(1).optional().describe("Per-handler snapshotter (containerd 1.7+)."),
+};
+
+const crioOnly = (what: string): string => `${what} is a CRI-O setting; this runtime is kind: containerd`;
+
+/** CRI-O settings that mean nothing to containerd: named, not just "unknown". */
+const CRIO_POOL_KEYS: ForeignKeys = {
+  storageDriver: crioOnly('"storageDriver"') + ' (containerd calls it "snapshotter")',
+  cgroupManager: crioOnly('"cgroupManager"') + ' (containerd follows kubeplug:cluster.kubelet.cgroupDriver)',
+  logSizeMax: crioOnly('"logSizeMax"'),
+};
+
+const CRIO_HANDLER_KEYS: ForeignKeys = {
+  allowedAnnotations: crioOnly('"allowedAnnotations"') + ' (containerd calls it "podAnnotations")',
+  runtimeRoot: crioOnly('"runtimeRoot"'),
+  runtimeConfigPath: crioOnly('"runtimeConfigPath"'),
 };
 
 /** runc-compatible engines run under containerd's runc shim with `BinaryName`. */
@@ -28,31 +43,31 @@ export const runtimeHandler = tagged("engine", [
     install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
     options: runcShimOptions.optional(),
     ...commonHandler,
-  }),
+  }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("crun"),
     install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
     options: runcShimOptions.optional(),
     ...commonHandler,
-  }),
+  }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("youki"),
     install: tagged("from", [fromRelease, fromPreinstalled]),
     options: runcShimOptions.optional(),
     ...commonHandler,
-  }),
+  }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("gvisor"),
     install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
     platform: z.enum(["systrap", "ptrace", "kvm"]).default("systrap").describe("gVisor platform; kvm needs /dev/kvm."),
     ...commonHandler,
-  }),
+  }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("kata"),
     install: tagged("from", [fromRelease, fromPreinstalled]),
     hypervisor: z.enum(["qemu", "clh", "fc", "dragonball", "qemu-runtime-rs"]).default("qemu"),
     ...commonHandler,
-  }),
+  }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("custom"),
     runtimeType: z.string().regex(/^io\.containerd\.[a-z0-9-]+\.v[0-9]+$/, {
@@ -61,7 +76,7 @@ export const runtimeHandler = tagged("engine", [
     runtimePath: absolutePath.optional(),
     options: z.record(z.string(), z.unknown()).optional().describe("Shim options table, passed through as written."),
     ...commonHandler,
-  }),
+  }, CRIO_HANDLER_KEYS),
 ]);
 export type RuntimeHandler = z.infer<typeof runtimeHandler>;
 export type RuntimeEngine = RuntimeHandler["engine"];
@@ -122,7 +137,7 @@ export const containerdRuntime = strictObject({
   }).default({ configPath: "/etc/containerd/certs.d", hosts: {} }),
   imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
   overrides: z.record(z.string(), z.unknown()).default({}).describe("Raw TOML tree merged into the rendered config.toml; may not change a key kubeplug manages."),
-});
+}, CRIO_POOL_KEYS);
 export type ContainerdConfig = z.infer<typeof containerdRuntime>;
 export type ContainerdConfigInput = z.input<typeof containerdRuntime>;
 
