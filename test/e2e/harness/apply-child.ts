@@ -1,0 +1,129 @@
+/**
+ * TEST HARNESS, not a Pulumi engine: runs kubeplug's Pulumi program under pulumi.runtime.setMocks and,
+ * for every `command:remote:Command` the program registers, really runs its `create` over SSH with its
+ * `connection` and `stdin`, in the program's own dependency order (the SDK registers a resource only
+ * after its dependencies resolved). What is executed is the component's inputs themselves.
+ *
+ * Input: JSON in $KUBEPLUG_HARNESS_INPUT (see ApplyInput). Output: the ApplyReport as JSON on fd 3.
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import yaml from "js-yaml";
+import { parseStepResult } from "../../../src/components/node/node-step";
+import { ApplyInput, ApplyReport, CommandRun } from "./report";
+import { CommandConnection, sshExec } from "./ssh-exec";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+function unwrap(value: unknown): unknown {
+  if (value && typeof value === "object" && SECRET_SIG in (value as object)) return (value as { value: unknown }).value;
+  return value;
+}
+
+const input = JSON.parse(process.env.KUBEPLUG_HARNESS_INPUT!) as ApplyInput;
+const runs = new Map<string, CommandRun>();
+const inFlight = new Set<Promise<unknown>>();
+let lastActivity = Date.now();
+const previousState: Record<string, string> = input.stateFile && existsSync(input.stateFile) ? JSON.parse(readFileSync(input.stateFile, "utf8")) : {};
+const nextState: Record<string, string> = { ...previousState };
+
+function inputsHash(inputs: Record<string, unknown>): string {
+  const { connection, create, stdin, triggers } = inputs;
+  return createHash("sha256").update(JSON.stringify([unwrap(connection), create, unwrap(stdin), triggers])).digest("hex");
+}
+
+async function runCommand(name: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const [node, ...rest] = name.split("-");
+  const run: CommandRun = { name, node: node!, step: rest.join("-"), status: "running", ms: 0, stdout: "", stderr: "" };
+  runs.set(name, run);
+  const hash = inputsHash(inputs);
+  if (input.stateFile && previousState[name] === hash) {
+    run.status = "unchanged";
+    return { ...inputs, stdout: "", stderr: "" };
+  }
+  delete nextState[name];
+  const started = Date.now();
+  try {
+    const result = await sshExec(unwrap(inputs.connection) as CommandConnection, inputs.create as string, {
+      stdin: (unwrap(inputs.stdin) as string | undefined) ?? "",
+      ...(input.dropConnection?.command === name ? { dropWhenStdout: new RegExp(input.dropConnection.whenStdout) } : {}),
+    });
+    Object.assign(run, { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
+    if (result.dropped) throw new Error(`${name}: connection to ${(unwrap(inputs.connection) as CommandConnection).host} dropped mid-step`);
+    if (result.exitCode !== 0) throw new Error(`${name}: process exited with status ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    run.status = "ok";
+    nextState[name] = hash;
+    const parsed = parseStepResult(result.stdout);
+    if (parsed) run.result = parsed;
+    return { ...inputs, stdout: result.stdout, stderr: result.stderr };
+  } catch (error) {
+    run.status = "failed";
+    const message = (error as Error).message;
+    // Pulumi prefixes a failed resource's error with its name; so does the harness.
+    run.error = message.startsWith(`${name}: `) ? message : `${name}: ${message}`;
+    throw error;
+  } finally {
+    run.ms = Date.now() - started;
+    lastActivity = Date.now();
+  }
+}
+
+async function main(): Promise<void> {
+  const doc = yaml.load(readFileSync(input.stackFile, "utf8")) as { config: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(doc.config)) {
+    const secure = typeof value === "object" && value !== null && "secure" in value;
+    const secretName = key.replace(/^kubeplug:/, "");
+    if (secure) {
+      config[key] = input.secrets?.[secretName] ?? "";
+      secretKeys.push(key);
+    } else {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  const stepNames: string[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        lastActivity = Date.now();
+        if (args.type === "kubeplug:node:NodeStep") stepNames.push(args.name);
+        if (args.type !== "command:remote:Command") return { id: `${args.name}-id`, state: args.inputs };
+        const pending = runCommand(args.name, args.inputs).then((state) => ({ id: `${args.name}-id`, state }));
+        inFlight.add(pending);
+        pending.catch(() => undefined).finally(() => inFlight.delete(pending));
+        return pending;
+      },
+      call: () => ({}),
+    },
+    "kubeplug",
+    input.stack,
+  );
+
+  const report: ApplyReport = { ok: true, errors: [], commands: [] };
+  process.on("unhandledRejection", (error) => report.errors.push(String((error as Error)?.message ?? error)));
+  const { stackProgram } = await import("../../../src/stack-program");
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => stackProgram());
+  } catch (error) {
+    report.errors.push((error as Error).message);
+  }
+  // Dependents of a failed step never register; wait until nothing has happened for a while.
+  while (inFlight.size > 0 || Date.now() - lastActivity < 1500) await new Promise((r) => setTimeout(r, 100));
+
+  for (const name of stepNames) {
+    report.commands.push(runs.get(name) ?? { name, node: name.split("-")[0]!, step: name.split("-").slice(1).join("-"), status: "skipped", ms: 0, stdout: "", stderr: "" });
+  }
+  report.ok = report.commands.every((c) => c.status === "ok" || c.status === "unchanged") && report.errors.length === 0;
+  if (input.stateFile) writeFileSync(input.stateFile, JSON.stringify(nextState, null, 2));
+  const out = createWriteStream("", { fd: 3 });
+  out.end(JSON.stringify(report));
+  out.on("finish", () => process.exit(0));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(70);
+});
