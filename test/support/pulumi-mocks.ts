@@ -1,0 +1,92 @@
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import yaml from "js-yaml";
+import { expect, vi } from "vitest";
+
+// The Pulumi engine cannot run here: pulumi.runtime.setMocks stands in for it and records what the
+// program registers. Parents and dependencies come from a stack transformation, which the SDK
+// applies before a resource reaches the (mock) engine.
+
+/** How a secret input reaches the engine: the SDK wraps it with this signature. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  parent?: string | undefined;
+  dependsOn: string[];
+}
+
+export interface MockedProgram {
+  readonly outputs: Record<string, unknown>;
+  /** Every resource by type, in registration order. */
+  ofType(type: string): Registered[];
+  get(type: string, name: string): Registered;
+}
+
+export function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
+  if (value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG]) {
+    return { secret: true, value: (value as { value: unknown }).value };
+  }
+  return { secret: false, value };
+}
+
+/** The SDK keeps a resource's logical name in `__name`; its URN is not resolved yet at transformation time. */
+function resourceName(resource: pulumi.Resource): string {
+  return (resource as unknown as { __name: string }).__name;
+}
+
+/**
+ * Runs kubeplug's Pulumi program on a stack file under mocks. `secrets` gives the values of the
+ * stack's `secure:` keys (by key without the namespace); the program sees them as secret config.
+ */
+export async function runMockedProgram(stackFile: string, stack: string, secrets: Record<string, string>, expectedCommands: number): Promise<MockedProgram> {
+  const registered = new Map<string, Registered>();
+  const key = (type: string, name: string) => `${type}::${name}`;
+  const doc = yaml.load(readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [name, value] of Object.entries(doc.config)) {
+    const secure = typeof value === "object" && value !== null && "secure" in value;
+    if (secure) secretKeys.push(name);
+    config[name] = secure ? secrets[name.replace(/^kubeplug:/, "")] ?? "" : JSON.stringify(value);
+  }
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const entry = registered.get(key(args.type, args.name));
+        if (entry) entry.inputs = args.inputs;
+        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "" } };
+      },
+      call: () => ({}),
+    },
+    "kubeplug",
+    stack,
+  );
+  const record = (args: pulumi.ResourceTransformationArgs): undefined => {
+    registered.set(key(args.type, args.name), {
+      type: args.type,
+      name: args.name,
+      inputs: {},
+      parent: args.opts.parent ? resourceName(args.opts.parent) : undefined,
+      dependsOn: ((args.opts.dependsOn ?? []) as pulumi.Resource[]).map(resourceName),
+    });
+    return undefined;
+  };
+  const { stackProgram } = await import("../../src/stack-program");
+  const result = await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation(record);
+    return stackProgram();
+  });
+  const outputs = await new Promise<Record<string, unknown>>((resolve) => pulumi.output(result).apply((value) => resolve(value as Record<string, unknown>)));
+  const ofType = (type: string) => [...registered.values()].filter((r) => r.type === type);
+  // Commands register after their dependencies resolve, later than the stack outputs.
+  await vi.waitFor(() => {
+    const commands = ofType("command:remote:Command");
+    expect(commands).toHaveLength(expectedCommands);
+    for (const c of commands) expect(c.inputs.create).toBeDefined();
+  });
+  return { outputs, ofType, get: (type, name) => registered.get(key(type, name))! };
+}
