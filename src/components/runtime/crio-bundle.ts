@@ -1,8 +1,8 @@
 /**
  * What kubeplug takes from the upstream CRI-O bundle (`cri-o.<arch>.v<version>.tar.gz`) and where it
- * goes: the layout its own `install` script uses (cri-o/cri-o scripts/bundle, see
- * test/fixtures/crio/bundle-layout.json, cri-o/packaging b111fe95), minus what kubeplug owns elsewhere (CNI plugins,
- * crictl.yaml, crio.conf.d).
+ * goes: the layout the bundle's own `install` script uses (cri-o/packaging b111fe95, see
+ * test/fixtures/crio/bundle-layout.json), minus what kubeplug owns elsewhere (CNI plugins,
+ * crictl.yaml, crio.conf.d, registries.conf.d).
  */
 export interface BundleFile {
   /** Path inside the tarball. */
