@@ -8,6 +8,7 @@ import { StackConfig } from "../config/stack";
 import { NodeConnection } from "./node/connection";
 import { NodeStep } from "./node/node-step";
 import { SecretValues } from "./node/secret-payload";
+import { NodeNetwork } from "./network/node-network";
 import { ContainerdRuntime } from "./runtime/containerd";
 import { CrioRuntime } from "./runtime/crio";
 import { RuntimeClass } from "./runtime/runtime-class";
@@ -33,6 +34,8 @@ type PoolRuntime = ContainerdRuntime | CrioRuntime;
 export class Cluster extends pulumi.ComponentResource {
   readonly runtimes: Readonly<Record<string, PoolRuntime>>;
   readonly runtimeClasses: Readonly<Record<string, RuntimeClass>>;
+  /** Per pool, its CNI plugins and conflists; empty when the stack has no kubeplug:network. */
+  readonly networks: Readonly<Record<string, NodeNetwork>>;
   /** Per node, the CRI endpoint its kubelet must use. */
   readonly runtimeEndpoints: pulumi.Output<Record<string, string>>;
 
@@ -43,6 +46,7 @@ export class Cluster extends pulumi.ComponentResource {
     const runtimes: Record<string, PoolRuntime> = {};
     const endpoints: Record<string, pulumi.Output<string>> = {};
     const stepsByNode: Record<string, readonly NodeStep[]> = {};
+    const networks: Record<string, NodeNetwork> = {};
     for (const pool of cluster.pools) {
       const nodes = cluster.nodes.filter((n) => n.pool === pool.name);
       if (nodes.length === 0) continue;
@@ -55,11 +59,23 @@ export class Cluster extends pulumi.ComponentResource {
         secrets: args.secrets ?? {},
       };
       const runtime = poolRuntime(pool, base, this);
+      if (args.stack.networkManaged) {
+        networks[pool.name] = new NodeNetwork(
+          `${pool.name}-network`,
+          {
+            nodes: nodes.map((node, i) => ({ ...base.nodes[i]!, pool: pool.name, ...(node.podCIDR ? { podCIDR: node.podCIDR } : {}) })),
+            config: args.stack.network,
+            downloads: cluster.downloads,
+          },
+          { parent: this },
+        );
+      }
       runtimes[pool.name] = runtime;
       Object.assign(stepsByNode, runtime.nodeSteps);
       for (const node of nodes) endpoints[node.name] = runtime.runtimeEndpoint;
     }
     this.runtimes = runtimes;
+    this.networks = networks;
     this.runtimeEndpoints = pulumi.output(endpoints);
 
     const { pools, nodes } = classInputs(cluster);

@@ -40,6 +40,7 @@ const node = strictObject({
   ssh: ssh.optional(),
   labels: labels.default({}),
   roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["worker"]),
+  podCIDR: z.string().optional().describe("The node's pod subnet (as node.spec.podCIDR): host-local IPAM without explicit ranges allocates from it."),
 });
 export type NodeConfig = z.infer<typeof node>;
 

@@ -1,12 +1,62 @@
 import { z } from "zod";
-import { absolutePath } from "./primitives";
-import { strictObject } from "./zod";
+import { conflist } from "./cni-conflist";
+import { absolutePath, packageName, semver } from "./primitives";
+import { describeValue } from "./path";
+import { parseCidr } from "../util/cidr";
+import { strictObject, tagged } from "./zod";
 
-/** Network settings; the CNI domain grows here (plugins, conflists, providers). */
+/** The reference plugins (containernetworking/plugins) by the release that first shipped them. */
+export const REFERENCE_PLUGINS = [
+  "bandwidth", "bridge", "dhcp", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback",
+  "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf",
+] as const;
+export type ReferencePlugin = (typeof REFERENCE_PLUGINS)[number];
+
+const pluginsInstall = tagged("from", [
+  strictObject({ from: z.literal("release"), version: semver("CNI plugins").describe("containernetworking/plugins release; its checksum comes from the catalog or downloads.checksums.") }),
+  strictObject({
+    from: z.literal("package"),
+    name: packageName.default("containernetworking-plugins"),
+    version: semver("CNI plugins").describe("Upstream version the package carries (e.g. 1.1.1 on Debian bookworm); it decides which spec versions the plugins speak."),
+    libDir: absolutePath.default("/usr/lib/cni").describe("Where the package puts the plugins; kubeplug copies the wanted ones into binDir."),
+  }),
+  strictObject({
+    from: z.literal("none"),
+    version: semver("CNI plugins").optional().describe("Version of the plugins something else installs, if known."),
+  }),
+]);
+
+const cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
+  error: (issue) => `${describeValue(issue.input)} is not a CIDR such as "10.244.0.0/16"`,
+});
+
+/** Network settings: CNI plugin binaries and network configuration lists on every node. */
 export const networkConfig = strictObject({
+  podCIDR: cidr.optional().describe("The cluster's pod network; every IPAM range and node pod subnet must lie inside it."),
   cni: strictObject({
     binDir: absolutePath.default("/opt/cni/bin").describe("Where runtimes look for CNI plugin binaries."),
     confDir: absolutePath.default("/etc/cni/net.d").describe("Where runtimes look for network configuration lists."),
-  }).default({ binDir: "/opt/cni/bin", confDir: "/etc/cni/net.d" }),
+    plugins: strictObject({
+      install: pluginsInstall.default({ from: "release", version: "1.9.1" }),
+      wanted: z.array(z.enum(REFERENCE_PLUGINS)).optional().describe("Reference plugins kubeplug installs and owns; default: every plugin of the version."),
+      external: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)).default([]).describe("Plugin binaries something else puts in binDir (a provider, an operator); kubeplug never touches them."),
+    }).default({ install: { from: "release", version: "1.9.1" }, external: [] }),
+    conflists: z.array(conflist).default([]).describe("Network configuration lists kubeplug writes and owns."),
+  }).default({ binDir: "/opt/cni/bin", confDir: "/etc/cni/net.d", plugins: { install: { from: "release", version: "1.9.1" }, external: [] }, conflists: [] }),
 });
 export type NetworkConfig = z.infer<typeof networkConfig>;
+export type CniPluginsInstall = NetworkConfig["cni"]["plugins"]["install"];
+
+/** The reference plugins a release ships: dummy came in 1.2.0, tap in 1.3.0. */
+export function pluginsOfVersion(version: string | undefined): ReferencePlugin[] {
+  const [major = 0, minor = 0] = (version ?? "99.0.0").split(".").map(Number);
+  const atLeast = (ma: number, mi: number) => major > ma || (major === ma && minor >= mi);
+  return REFERENCE_PLUGINS.filter((p) => (p !== "dummy" || atLeast(1, 2)) && (p !== "tap" || atLeast(1, 3)));
+}
+
+/** The newest spec version plugins of this release speak: 1.1.0 from v1.6.0 (cni library v1.2.3). */
+export function pluginsMaxSpec(version: string | undefined): string {
+  if (!version) return "1.0.0";
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 1 || (major === 1 && minor >= 6) ? "1.1.0" : "1.0.0";
+}

@@ -100,7 +100,7 @@ export function checkEngineHandler(handler: EngineHandler, at: Locator, context:
   }
 }
 
-export function requireArtifact(at: Locator, artifact: Parameters<typeof resolveArtifact>[0], version: string, context: PoolContext): void {
+export function requireArtifact(at: Locator, artifact: Parameters<typeof resolveArtifact>[0], version: string, context: Pick<PoolContext, "arches" | "downloads">): void {
   for (const arch of context.arches) {
     const lookup = resolveArtifact(artifact, version, arch, context.downloads);
     if (!lookup.ok) at.problem(lookup.reason);

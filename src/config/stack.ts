@@ -6,6 +6,7 @@ import { ConfigProblem, ConfigWarning, KubeplugConfigError } from "../errors";
 import { ClusterConfig, clusterConfig } from "./cluster";
 import { checkCluster } from "./cluster-checks";
 import { Findings } from "./findings";
+import { checkNetwork } from "./network-checks";
 import { NetworkConfig, networkConfig } from "./network";
 import { StorageConfig, storageConfig } from "./storage";
 import { closest, unknownNameMessage } from "./suggest";
@@ -18,6 +19,8 @@ export interface StackConfig {
   readonly stack: string;
   readonly cluster: ClusterConfig;
   readonly network: NetworkConfig;
+  /** False when the stack has no `kubeplug:network`: kubeplug then leaves CNI on the nodes alone. */
+  readonly networkManaged: boolean;
   readonly storage: StorageConfig;
   /** Secret config keys this stack holds (`kubeplug:<key>` with a `secure:` value); the values stay encrypted. */
   readonly secretKeys: readonly string[];
@@ -72,6 +75,9 @@ export function validateStackConfig(stack: string, values: Readonly<Record<strin
   const findings = new Findings();
   if (problems.length === 0) {
     checkCluster(parsed.cluster as ClusterConfig, parsed.network as NetworkConfig, new Set(secretKeys), findings);
+    if (values[`${prefix}network`] !== undefined) {
+      checkNetwork(parsed.network as NetworkConfig, parsed.cluster as ClusterConfig, findings.at(`${prefix}network`), findings.at(`${prefix}cluster`));
+    }
     problems.push(...findings.problems);
   }
   if (problems.length > 0) throw new KubeplugConfigError(problems);
@@ -80,6 +86,7 @@ export function validateStackConfig(stack: string, values: Readonly<Record<strin
       stack,
       cluster: parsed.cluster as ClusterConfig,
       network: parsed.network as NetworkConfig,
+      networkManaged: values[`${prefix}network`] !== undefined,
       storage: parsed.storage as StorageConfig,
       secretKeys,
     },

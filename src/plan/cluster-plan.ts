@@ -7,6 +7,7 @@ import { containerdSteps } from "../components/runtime/containerd-steps";
 import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../components/node/step";
 import { RenderedCrio, renderCrio } from "../components/runtime/crio-render";
 import { crioSteps } from "../components/runtime/crio-steps";
+import { networkSteps } from "../components/network/network-steps";
 import { classInputs, planRuntimeClasses, RuntimeClassSpec } from "../components/runtime/runtime-class-plan";
 
 /** What one pool's runtime renders to; shared by every node of the pool. */
@@ -50,7 +51,10 @@ export function planCluster(config: StackConfig): ClusterPlan {
       node,
       pool: runtime.pool,
       ssh: effectiveSsh(cluster, node),
-      steps: runtime.steps({ name: node.name, arch: node.arch }).map(buildNodeStep),
+      steps: [
+        ...runtime.steps({ name: node.name, arch: node.arch }),
+        ...(config.networkManaged ? networkSteps(config.network, { name: node.name, arch: node.arch, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads) : []),
+      ].map(buildNodeStep),
     };
   });
   const classes = classInputs(cluster);

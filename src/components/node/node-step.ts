@@ -1,7 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { becomeFor, commandConnection, NodeConnection } from "./connection";
-import { NodeStepSpec, remoteCommand } from "./step";
+import { Arch } from "../../catalog/artifacts";
+import { buildNodeStep, NodeStepSpec, remoteCommand, StepDefinition, StepNode } from "./step";
 
 export interface NodeStepArgs {
   readonly connection: NodeConnection;
@@ -77,4 +78,19 @@ export function createNodeSteps(
     byId.set(spec.id, step);
   }
   return [...byId.values()];
+}
+
+/** Creates every node's steps under a component; returns them per node, in dependency order. */
+export function createStepsForNodes(
+  parent: pulumi.ComponentResource,
+  nodes: readonly { readonly name: string; readonly arch?: Arch | undefined; readonly connection: NodeConnection }[],
+  stepsFor: (node: StepNode & { readonly arch: Arch }) => StepDefinition[],
+  stdin: pulumi.Output<string> | undefined,
+): Record<string, NodeStep[]> {
+  const steps: Record<string, NodeStep[]> = {};
+  for (const node of nodes) {
+    const specs = stepsFor({ name: node.name, arch: node.arch ?? "amd64" }).map(buildNodeStep);
+    steps[node.name] = createNodeSteps(node, specs, stdin, parent);
+  }
+  return steps;
 }

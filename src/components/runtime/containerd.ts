@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerdConfig, ContainerdConfigInput, containerdRuntime } from "../../config/runtime";
 import { checkContainerd } from "../../config/runtime-checks";
-import { NodeStep } from "../node/node-step";
+import { createStepsForNodes, NodeStep } from "../node/node-step";
 import { SecretValues, secretPayload } from "../node/secret-payload";
 import { RenderedContainerd, renderContainerd, renderCredentialFragment } from "./containerd-render";
 import { containerdSteps } from "./containerd-steps";
-import { createRuntimeSteps, RuntimeArgsBase, validateRuntimeArgs, ValidatedRuntime } from "./runtime-component";
+import { RuntimeArgsBase, validateRuntimeArgs, ValidatedRuntime, warnAll } from "./runtime-component";
 
 export type { RuntimeNode } from "./runtime-component";
 
@@ -40,7 +40,8 @@ export class ContainerdRuntime extends pulumi.ComponentResource {
     this.rendered = rendered;
     this.handlers = Object.keys(config.runtimes);
     const stdin = credentialStdin(config.version, rendered, args.secrets ?? {});
-    this.nodeSteps = createRuntimeSteps(this, args.nodes, (node) => containerdSteps({ node, config, rendered, downloads: context.downloads }), stdin, warnings);
+    warnAll(warnings, this);
+    this.nodeSteps = createStepsForNodes(this, args.nodes, (node) => containerdSteps({ node, config, rendered, downloads: context.downloads }), stdin);
     this.runtimeEndpoint = pulumi.output(rendered.runtimeEndpoint);
     this.configHash = pulumi.output(rendered.configHash);
     this.registerOutputs({ runtimeEndpoint: this.runtimeEndpoint, configHash: this.configHash });

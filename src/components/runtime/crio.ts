@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CrioConfig, CrioConfigInput, crioRuntime } from "../../config/crio";
 import { checkCrio } from "../../config/crio-checks";
-import { NodeStep } from "../node/node-step";
+import { createStepsForNodes, NodeStep } from "../node/node-step";
 import { SecretValues, secretPayload } from "../node/secret-payload";
 import { RenderedCrio, renderCrio, renderCrioAuthJson } from "./crio-render";
 import { crioSteps } from "./crio-steps";
-import { createRuntimeSteps, RuntimeArgsBase, validateRuntimeArgs, ValidatedRuntime } from "./runtime-component";
+import { RuntimeArgsBase, validateRuntimeArgs, ValidatedRuntime, warnAll } from "./runtime-component";
 
 export interface CrioRuntimeArgs extends RuntimeArgsBase {
   /** The same shape as a pool's `runtime` in a stack file (`kind: crio` may be left out). */
@@ -37,7 +37,8 @@ export class CrioRuntime extends pulumi.ComponentResource {
     this.rendered = rendered;
     this.handlers = Object.keys(config.runtimes);
     const stdin = authStdin(rendered, args.secrets ?? {});
-    this.nodeSteps = createRuntimeSteps(this, args.nodes, (node) => crioSteps({ node, config, rendered, downloads: context.downloads }), stdin, warnings);
+    warnAll(warnings, this);
+    this.nodeSteps = createStepsForNodes(this, args.nodes, (node) => crioSteps({ node, config, rendered, downloads: context.downloads }), stdin);
     this.runtimeEndpoint = pulumi.output(rendered.runtimeEndpoint);
     this.configHash = pulumi.output(rendered.configHash);
     this.registerOutputs({ runtimeEndpoint: this.runtimeEndpoint, configHash: this.configHash });

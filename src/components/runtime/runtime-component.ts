@@ -7,9 +7,7 @@ import { PoolContext } from "../../config/runtime-checks";
 import { zodProblems } from "../../config/zod";
 import { ConfigWarning, KubeplugConfigError } from "../../errors";
 import { NodeConnection } from "../node/connection";
-import { createNodeSteps, NodeStep } from "../node/node-step";
 import { SecretValues } from "../node/secret-payload";
-import { buildNodeStep, StepDefinition, StepNode } from "../node/step";
 
 /** A host a runtime is installed on. */
 export interface RuntimeNode {
@@ -67,19 +65,6 @@ export function validateRuntimeArgs<Schema extends z.ZodType>(
   return { config: parsed.data, context, warnings: findings.warnings };
 }
 
-/** Creates every node's steps under a runtime component; returns them per node, in dependency order. */
-export function createRuntimeSteps(
-  parent: pulumi.ComponentResource,
-  nodes: readonly RuntimeNode[],
-  stepsFor: (node: StepNode & { readonly arch: Arch }) => StepDefinition[],
-  stdin: pulumi.Output<string> | undefined,
-  warnings: readonly ConfigWarning[],
-): Record<string, NodeStep[]> {
-  for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`, parent);
-  const steps: Record<string, NodeStep[]> = {};
-  for (const node of nodes) {
-    const specs = stepsFor({ name: node.name, arch: node.arch ?? "amd64" }).map(buildNodeStep);
-    steps[node.name] = createNodeSteps(node, specs, stdin, parent);
-  }
-  return steps;
+export function warnAll(warnings: readonly ConfigWarning[], resource: pulumi.Resource): void {
+  for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`, resource);
 }

@@ -5,6 +5,8 @@
 # atomic (temp file in the same directory, then mv); configs are validated before anything restarts;
 # the previous file is kept as <file>.kubeplug.bak and restored when a check fails.
 
+# Byte order for every sort and comparison: runtimes pick files in /etc/cni/net.d by bytewise order.
+export LC_ALL=C
 KP_STATE_DIR=/var/lib/kubeplug
 KP_RUN_DIR=/run/kubeplug
 KP_LOG_DIR=/var/log/kubeplug

@@ -1,0 +1,196 @@
+import { z } from "zod";
+import { isNetworkAddress, parseCidr, parseIp } from "../util/cidr";
+import { describeValue } from "./path";
+import { strictObject } from "./zod";
+
+/**
+ * CNI network configuration lists (spec 1.0.0 and 1.1.0, containernetworking/cni SPEC.md at
+ * spec-v1.0.0 / spec-v1.1.0) with typed configs for the reference plugins (containernetworking/plugins
+ * v1.9.1 NetConf structs; see ../shared/research/cni.md A4). Other plugin types pass through with the
+ * spec's common fields checked.
+ */
+
+export const CNI_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+export const CNI_VERSIONS = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
+
+const cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
+  error: (issue) => `${describeValue(issue.input)} is not a CIDR such as "10.244.0.0/24"`,
+});
+const networkCidr = cidr.refine((v) => isNetworkAddress(parseCidr(v)!), {
+  error: (issue) => `${describeValue(issue.input)} has host bits set; host-local wants the network address (e.g. "10.244.1.0/24")`,
+});
+const ip = z.string().refine((v) => parseIp(v) !== undefined, { error: (issue) => `${describeValue(issue.input)} is not an IP address` });
+const mtu = z.number().int().min(68).max(65535);
+const uint64 = z.number().int().min(0);
+
+const route = strictObject({ dst: cidr, gw: ip.optional() });
+const dns = strictObject({
+  nameservers: z.array(ip).optional(),
+  domain: z.string().optional(),
+  search: z.array(z.string()).optional(),
+  options: z.array(z.string()).optional(),
+});
+
+const hostLocalRange = strictObject({ subnet: networkCidr, rangeStart: ip.optional(), rangeEnd: ip.optional(), gateway: ip.optional() });
+
+/**
+ * host-local: `ranges` omitted means "this node's pod subnet" (nodes[].podCIDR), filled in per node,
+ * because each node needs its own range for addresses to stay unique across the cluster.
+ */
+const hostLocal = strictObject({
+  type: z.literal("host-local"),
+  ranges: z.array(z.array(hostLocalRange).min(1)).min(1).optional(),
+  routes: z.array(route).optional(),
+  dataDir: z.string().startsWith("/").optional(),
+  resolvConf: z.string().startsWith("/").optional(),
+});
+const staticIpam = strictObject({
+  type: z.literal("static"),
+  addresses: z.array(strictObject({ address: cidr, gateway: ip.optional() })).optional(),
+  routes: z.array(route).optional(),
+  dns: dns.optional(),
+});
+const dhcp = strictObject({
+  type: z.literal("dhcp"),
+  daemonSocketPath: z.string().startsWith("/").optional(),
+  request: z.array(strictObject({ option: z.string(), skipDefault: z.boolean().optional() })).optional(),
+  provide: z.array(strictObject({ option: z.string(), value: z.string().optional(), fromArg: z.string().optional() })).optional(),
+  priority: z.number().int().optional(),
+});
+const TYPED_IPAM: Record<string, z.ZodType> = { "host-local": hostLocal, static: staticIpam, dhcp };
+
+/** Parses `value` with the typed schema for its `type`, or `fallback` for types kubeplug does not model. */
+function byType(typed: Record<string, z.ZodType>, fallback: z.ZodType, what: string) {
+  return z
+    .object({
+      type: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+        error: (issue) => `${describeValue(issue.input)} is not ${what}: a binary name in the CNI bin dir, without "/"`,
+      }),
+    })
+    .catchall(z.unknown())
+    .transform((value, ctx) => {
+      const parsed = (typed[value.type] ?? fallback).safeParse(value, { reportInput: true });
+      if (parsed.success) return parsed.data as Record<string, unknown> & { type: string };
+      for (const issue of parsed.error.issues) ctx.issues.push(issue as never);
+      return z.NEVER;
+    });
+}
+
+/** IPAM: host-local, static and dhcp are typed; other IPAM plugins (whereabouts, calico-ipam) pass through. */
+export const ipamConfig = byType(TYPED_IPAM, z.object({ type: z.string() }).catchall(z.unknown()), "an IPAM plugin type");
+export type IpamConfig = z.output<typeof ipamConfig>;
+export type HostLocalIpam = z.output<typeof hostLocal>;
+
+const capabilities = z.record(z.string(), z.boolean());
+const common = { capabilities: capabilities.optional() };
+
+const bridge = strictObject({
+  type: z.literal("bridge"),
+  bridge: z.string().min(1).max(15).optional(),
+  isGateway: z.boolean().optional(),
+  isDefaultGateway: z.boolean().optional(),
+  forceAddress: z.boolean().optional(),
+  ipMasq: z.boolean().optional(),
+  ipMasqBackend: z.enum(["iptables", "nftables"]).optional(),
+  mtu: mtu.optional(),
+  hairpinMode: z.boolean().optional(),
+  promiscMode: z.boolean().optional(),
+  vlan: z.number().int().min(0).max(4094).optional(),
+  macspoofchk: z.boolean().optional(),
+  enabledad: z.boolean().optional(),
+  portIsolation: z.boolean().optional(),
+  // `ipam: {}` means layer 2 only, the same as leaving it out.
+  ipam: z.preprocess((v) => (v && typeof v === "object" && Object.keys(v).length === 0 ? undefined : v), ipamConfig.optional()),
+  ...common,
+});
+const ptp = strictObject({ type: z.literal("ptp"), ipMasq: z.boolean().optional(), ipMasqBackend: z.enum(["iptables", "nftables"]).optional(), mtu: mtu.optional(), ipam: ipamConfig, ...common });
+const macvlan = strictObject({
+  type: z.literal("macvlan"),
+  master: z.string().optional(),
+  mode: z.enum(["bridge", "private", "vepa", "passthru"]).optional(),
+  mtu: mtu.optional(),
+  linkInContainer: z.boolean().optional(),
+  ipam: ipamConfig,
+  ...common,
+});
+const ipvlan = strictObject({ type: z.literal("ipvlan"), master: z.string().optional(), mode: z.enum(["l2", "l3", "l3s"]).optional(), mtu: mtu.optional(), linkInContainer: z.boolean().optional(), ipam: ipamConfig, ...common });
+const vlan = strictObject({ type: z.literal("vlan"), master: z.string().min(1), vlanId: z.number().int().min(0).max(4094), mtu: mtu.optional(), linkInContainer: z.boolean().optional(), ipam: ipamConfig, ...common });
+const hostDevice = strictObject({ type: z.literal("host-device"), device: z.string().optional(), hwaddr: z.string().optional(), kernelpath: z.string().optional(), pciBusID: z.string().optional(), ipam: ipamConfig.optional(), ...common });
+const dummy = strictObject({ type: z.literal("dummy"), ipam: ipamConfig, ...common });
+const tap = strictObject({ type: z.literal("tap"), multiQueue: z.boolean().optional(), mtu: mtu.optional(), mac: z.string().optional(), bridge: z.string().optional(), ipam: ipamConfig.optional(), ...common });
+const loopback = strictObject({ type: z.literal("loopback"), ...common });
+const portmap = strictObject({
+  type: z.literal("portmap"),
+  backend: z.enum(["iptables", "nftables"]).optional(),
+  snat: z.boolean().optional(),
+  masqAll: z.boolean().optional(),
+  markMasqBit: z.number().int().min(0).max(31).optional(),
+  externalSetMarkChain: z.string().optional(),
+  conditionsV4: z.array(z.string()).optional(),
+  conditionsV6: z.array(z.string()).optional(),
+  ...common,
+});
+const bandwidth = strictObject({ type: z.literal("bandwidth"), ingressRate: uint64.optional(), ingressBurst: uint64.optional(), egressRate: uint64.optional(), egressBurst: uint64.optional(), ...common });
+const tuning = strictObject({
+  type: z.literal("tuning"),
+  sysctl: z.record(z.string().regex(/^net\.[a-zA-Z0-9_.\-/]+$/, { error: (issue) => `${describeValue(issue.input)} is not a net.* sysctl (tuning only sets network sysctls in the pod's namespace)` }), z.string()).optional(),
+  mac: z.string().optional(),
+  promisc: z.boolean().optional(),
+  mtu: mtu.optional(),
+  txQLen: z.number().int().min(0).optional(),
+  allmulti: z.boolean().optional(),
+  ...common,
+});
+const firewall = strictObject({
+  type: z.literal("firewall"),
+  backend: z.enum(["iptables", "firewalld"]).optional(),
+  iptablesAdminChainName: z.string().optional(),
+  firewalldZone: z.string().optional(),
+  ingressPolicy: z.enum(["open", "same-bridge", "isolated"]).optional(),
+  ...common,
+});
+const sbr = strictObject({ type: z.literal("sbr"), table: z.number().int().min(0).optional(), ...common });
+const vrf = strictObject({ type: z.literal("vrf"), vrfname: z.string().min(1), table: z.number().int().min(0).optional(), ...common });
+
+const TYPED = { bridge, ptp, macvlan, ipvlan, vlan, "host-device": hostDevice, dummy, tap, loopback, portmap, bandwidth, tuning, firewall, sbr, vrf } as const;
+export type ReferencePluginType = keyof typeof TYPED;
+export const REFERENCE_PLUGIN_TYPES = Object.keys(TYPED) as ReferencePluginType[];
+
+/** Meta plugins work on a previous result: they may not come first in a list. */
+export const CHAINED_TYPES: ReadonlySet<string> = new Set(["portmap", "bandwidth", "tuning", "firewall", "sbr", "vrf"]);
+/** Reference plugins that need at least this spec version (their skel registration, plugins v1.9.1). */
+export const MIN_SPEC: Readonly<Record<string, string>> = { bandwidth: "0.3.0", vrf: "0.3.1", firewall: "0.4.0" };
+
+/** Keys the runtime owns: a plugin object in a file must not carry them (SPEC.md "reserved"). */
+const RESERVED = ["runtimeConfig", "args", "prevResult"];
+
+const thirdParty = z
+  .object({ type: z.string() })
+  .catchall(z.unknown())
+  .superRefine((plugin, ctx) => {
+    for (const key of Object.keys(plugin)) {
+      if (RESERVED.includes(key) || key.startsWith("cni.dev/")) {
+        ctx.addIssue({ code: "custom", path: [key], message: `"${key}" is reserved for the runtime; a network configuration must not set it`, input: plugin[key] });
+      }
+    }
+    if (plugin.capabilities !== undefined && (typeof plugin.capabilities !== "object" || plugin.capabilities === null || Object.values(plugin.capabilities).some((v) => typeof v !== "boolean"))) {
+      ctx.addIssue({ code: "custom", path: ["capabilities"], message: "expected a map of capability names to true/false", input: plugin.capabilities });
+    }
+  });
+
+/** A plugin object: typed when it is a reference plugin, checked for the spec's common fields otherwise. */
+export const pluginConfig = byType(TYPED, thirdParty, "a plugin type");
+export type PluginConfig = z.output<typeof pluginConfig>;
+
+/** A network configuration list as kubeplug writes it to `<priority>-<name>.conflist`. */
+export const conflist = strictObject({
+  name: z.string().regex(CNI_NAME, {
+    error: (issue) => `${describeValue(issue.input)} is not a CNI network name (letters, digits, "_", "." and "-", starting with a letter or digit)`,
+  }),
+  cniVersion: z.enum(CNI_VERSIONS).default("1.0.0").describe("1.0.0 works with every runtime and plugin kubeplug supports; 1.1.0 needs plugins 1.6+ and containerd 2.x."),
+  disableCheck: z.boolean().optional(),
+  priority: z.number().int().min(0).max(99).default(10).describe("File name prefix: /etc/cni/net.d/<priority>-<name>.conflist; the lexically first file is the network."),
+  pools: z.array(z.string().min(1)).optional().describe("Pools that get this list; default: every pool."),
+  plugins: z.array(pluginConfig).min(1),
+});
+export type ConflistConfig = z.output<typeof conflist>;

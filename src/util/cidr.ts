@@ -1,0 +1,60 @@
+import { isIPv4, isIPv6 } from "node:net";
+
+/** An IP prefix as numbers, for containment and overlap checks (both families). */
+export interface Cidr {
+  readonly family: 4 | 6;
+  readonly address: bigint;
+  readonly prefix: number;
+  readonly text: string;
+}
+
+const BITS = { 4: 32, 6: 128 } as const;
+
+export function parseIp(text: string): { family: 4 | 6; value: bigint } | undefined {
+  if (isIPv4(text)) return { family: 4, value: text.split(".").reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n) };
+  if (!isIPv6(text) || text.includes("%")) return undefined;
+  const [head = "", tail] = text.split("::");
+  const groups = (s: string) => (s === "" ? [] : s.split(":"));
+  const expand = (parts: string[]) => parts.flatMap((p) => (p.includes(".") ? ipv4Groups(p) : [p]));
+  const left = expand(groups(head));
+  const right = tail === undefined ? [] : expand(groups(tail));
+  const all = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  return { family: 6, value: all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+
+function ipv4Groups(dotted: string): string[] {
+  const v = parseIp(dotted)!.value;
+  return [((v >> 16n) & 0xffffn).toString(16), (v & 0xffffn).toString(16)];
+}
+
+export function parseCidr(text: string): Cidr | undefined {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(text);
+  if (!match) return undefined;
+  const ip = parseIp(match[1]!);
+  const prefix = Number(match[2]);
+  if (!ip || prefix > BITS[ip.family]) return undefined;
+  return { family: ip.family, address: ip.value, prefix, text };
+}
+
+function mask(family: 4 | 6, prefix: number): bigint {
+  const bits = BigInt(BITS[family]);
+  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
+}
+
+/** host-local refuses a subnet whose host bits are set ("10.0.0.1/24"). */
+export function isNetworkAddress(cidr: Cidr): boolean {
+  return (cidr.address & mask(cidr.family, cidr.prefix)) === cidr.address;
+}
+
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  return outer.family === inner.family && outer.prefix <= inner.prefix && (inner.address & mask(outer.family, outer.prefix)) === (outer.address & mask(outer.family, outer.prefix));
+}
+
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+export function ipInCidr(ip: string, cidr: Cidr): boolean {
+  const parsed = parseIp(ip);
+  return !!parsed && parsed.family === cidr.family && (parsed.value & mask(cidr.family, cidr.prefix)) === (cidr.address & mask(cidr.family, cidr.prefix));
+}
