@@ -40,6 +40,11 @@ const hostLocalRange = strictObject({ subnet: networkCidr, rangeStart: ip.option
 const hostLocal = strictObject({
   type: z.literal("host-local"),
   ranges: z.array(z.array(hostLocalRange).min(1)).min(1).optional(),
+  // The single-range form from before `ranges`; host-local still reads it (prepended to ranges).
+  subnet: networkCidr.optional(),
+  rangeStart: ip.optional(),
+  rangeEnd: ip.optional(),
+  gateway: ip.optional(),
   routes: z.array(route).optional(),
   dataDir: z.string().startsWith("/").optional(),
   resolvConf: z.string().startsWith("/").optional(),
@@ -53,7 +58,7 @@ const staticIpam = strictObject({
 const dhcp = strictObject({
   type: z.literal("dhcp"),
   daemonSocketPath: z.string().startsWith("/").optional(),
-  request: z.array(strictObject({ option: z.string(), skipDefault: z.boolean().optional() })).optional(),
+  request: z.array(strictObject({ option: z.string().optional(), skipDefault: z.boolean().optional() })).optional(),
   provide: z.array(strictObject({ option: z.string(), value: z.string().optional(), fromArg: z.string().optional() })).optional(),
   priority: z.number().int().optional(),
 });
@@ -79,12 +84,31 @@ function byType(typed: Record<string, z.ZodType>, fallback: z.ZodType, what: str
 /** IPAM: host-local, static and dhcp are typed; other IPAM plugins (whereabouts, calico-ipam) pass through. */
 export const ipamConfig = byType(TYPED_IPAM, z.object({ type: z.string() }).catchall(z.unknown()), "an IPAM plugin type");
 export type IpamConfig = z.output<typeof ipamConfig>;
+
+/** bridge's `ipam: {}` asks for layer 2 only; kept as written, anything else is an IPAM config. */
+const layer2OrIpam = z.unknown().transform((value, ctx): IpamConfig | Record<string, never> => {
+  if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) return {};
+  const parsed = ipamConfig.safeParse(value, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.issues.push(issue as never);
+  return z.NEVER;
+});
 export type HostLocalIpam = z.output<typeof hostLocal>;
 
 const capabilities = z.record(z.string(), z.boolean());
-const common = { capabilities: capabilities.optional() };
+/** Keys the runtime owns: a plugin object in a file must not carry them (SPEC.md "reserved"). */
+const RESERVED = ["runtimeConfig", "args", "prevResult"];
+const reservedMessage = (key: string) => `"${key}" is reserved for the runtime; a network configuration must not set it`;
 
-const bridge = strictObject({
+/** A reference plugin's config: its own keys plus those the spec defines for every plugin object. */
+function pluginObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return strictObject(
+    { ...shape, capabilities: capabilities.optional(), dns: dns.optional() },
+    Object.fromEntries(RESERVED.map((key) => [key, reservedMessage(key)])),
+  );
+}
+
+const bridge = pluginObject({
   type: z.literal("bridge"),
   bridge: z.string().min(1).max(15).optional(),
   isGateway: z.boolean().optional(),
@@ -99,27 +123,37 @@ const bridge = strictObject({
   macspoofchk: z.boolean().optional(),
   enabledad: z.boolean().optional(),
   portIsolation: z.boolean().optional(),
-  // `ipam: {}` means layer 2 only, the same as leaving it out.
-  ipam: z.preprocess((v) => (v && typeof v === "object" && Object.keys(v).length === 0 ? undefined : v), ipamConfig.optional()),
-  ...common,
+  vlanTrunk: z.array(z.union([strictObject({ id: z.number().int().min(1).max(4094) }), strictObject({ minID: z.number().int().min(1).max(4094), maxID: z.number().int().min(1).max(4094) })])).optional(),
+  preserveDefaultVlan: z.boolean().optional(),
+  disableContainerInterface: z.boolean().optional(),
+  ipam: layer2OrIpam.optional(),
 });
-const ptp = strictObject({ type: z.literal("ptp"), ipMasq: z.boolean().optional(), ipMasqBackend: z.enum(["iptables", "nftables"]).optional(), mtu: mtu.optional(), ipam: ipamConfig, ...common });
-const macvlan = strictObject({
+const ptp = pluginObject({ type: z.literal("ptp"), ipMasq: z.boolean().optional(), ipMasqBackend: z.enum(["iptables", "nftables"]).optional(), mtu: mtu.optional(), ipam: ipamConfig });
+const macvlan = pluginObject({
   type: z.literal("macvlan"),
   master: z.string().optional(),
   mode: z.enum(["bridge", "private", "vepa", "passthru"]).optional(),
   mtu: mtu.optional(),
   linkInContainer: z.boolean().optional(),
   ipam: ipamConfig,
-  ...common,
 });
-const ipvlan = strictObject({ type: z.literal("ipvlan"), master: z.string().optional(), mode: z.enum(["l2", "l3", "l3s"]).optional(), mtu: mtu.optional(), linkInContainer: z.boolean().optional(), ipam: ipamConfig, ...common });
-const vlan = strictObject({ type: z.literal("vlan"), master: z.string().min(1), vlanId: z.number().int().min(0).max(4094), mtu: mtu.optional(), linkInContainer: z.boolean().optional(), ipam: ipamConfig, ...common });
-const hostDevice = strictObject({ type: z.literal("host-device"), device: z.string().optional(), hwaddr: z.string().optional(), kernelpath: z.string().optional(), pciBusID: z.string().optional(), ipam: ipamConfig.optional(), ...common });
-const dummy = strictObject({ type: z.literal("dummy"), ipam: ipamConfig, ...common });
-const tap = strictObject({ type: z.literal("tap"), multiQueue: z.boolean().optional(), mtu: mtu.optional(), mac: z.string().optional(), bridge: z.string().optional(), ipam: ipamConfig.optional(), ...common });
-const loopback = strictObject({ type: z.literal("loopback"), ...common });
-const portmap = strictObject({
+const ipvlan = pluginObject({ type: z.literal("ipvlan"), master: z.string().optional(), mode: z.enum(["l2", "l3", "l3s"]).optional(), mtu: mtu.optional(), linkInContainer: z.boolean().optional(), ipam: ipamConfig });
+const vlan = pluginObject({ type: z.literal("vlan"), master: z.string().min(1), vlanId: z.number().int().min(0).max(4094), mtu: mtu.optional(), linkInContainer: z.boolean().optional(), ipam: ipamConfig });
+const hostDevice = pluginObject({ type: z.literal("host-device"), device: z.string().optional(), hwaddr: z.string().optional(), kernelpath: z.string().optional(), pciBusID: z.string().optional(), ipam: ipamConfig.optional() });
+const dummy = pluginObject({ type: z.literal("dummy"), ipam: ipamConfig });
+const tap = pluginObject({
+  type: z.literal("tap"),
+  multiQueue: z.boolean().optional(),
+  mtu: mtu.optional(),
+  mac: z.string().optional(),
+  owner: z.number().int().min(0).optional(),
+  group: z.number().int().min(0).optional(),
+  selinuxContext: z.string().optional(),
+  bridge: z.string().optional(),
+  ipam: ipamConfig.optional(),
+});
+const loopback = pluginObject({ type: z.literal("loopback") });
+const portmap = pluginObject({
   type: z.literal("portmap"),
   backend: z.enum(["iptables", "nftables"]).optional(),
   snat: z.boolean().optional(),
@@ -128,10 +162,9 @@ const portmap = strictObject({
   externalSetMarkChain: z.string().optional(),
   conditionsV4: z.array(z.string()).optional(),
   conditionsV6: z.array(z.string()).optional(),
-  ...common,
 });
-const bandwidth = strictObject({ type: z.literal("bandwidth"), ingressRate: uint64.optional(), ingressBurst: uint64.optional(), egressRate: uint64.optional(), egressBurst: uint64.optional(), ...common });
-const tuning = strictObject({
+const bandwidth = pluginObject({ type: z.literal("bandwidth"), ingressRate: uint64.optional(), ingressBurst: uint64.optional(), egressRate: uint64.optional(), egressBurst: uint64.optional() });
+const tuning = pluginObject({
   type: z.literal("tuning"),
   sysctl: z.record(z.string().regex(/^net\.[a-zA-Z0-9_.\-/]+$/, { error: (issue) => `${describeValue(issue.input)} is not a net.* sysctl (tuning only sets network sysctls in the pod's namespace)` }), z.string()).optional(),
   mac: z.string().optional(),
@@ -139,18 +172,16 @@ const tuning = strictObject({
   mtu: mtu.optional(),
   txQLen: z.number().int().min(0).optional(),
   allmulti: z.boolean().optional(),
-  ...common,
 });
-const firewall = strictObject({
+const firewall = pluginObject({
   type: z.literal("firewall"),
   backend: z.enum(["iptables", "firewalld"]).optional(),
   iptablesAdminChainName: z.string().optional(),
   firewalldZone: z.string().optional(),
   ingressPolicy: z.enum(["open", "same-bridge", "isolated"]).optional(),
-  ...common,
 });
-const sbr = strictObject({ type: z.literal("sbr"), table: z.number().int().min(0).optional(), ...common });
-const vrf = strictObject({ type: z.literal("vrf"), vrfname: z.string().min(1), table: z.number().int().min(0).optional(), ...common });
+const sbr = pluginObject({ type: z.literal("sbr"), table: z.number().int().min(0).optional() });
+const vrf = pluginObject({ type: z.literal("vrf"), vrfname: z.string().min(1), table: z.number().int().min(0).optional() });
 
 const TYPED = { bridge, ptp, macvlan, ipvlan, vlan, "host-device": hostDevice, dummy, tap, loopback, portmap, bandwidth, tuning, firewall, sbr, vrf } as const;
 export type ReferencePluginType = keyof typeof TYPED;
@@ -161,20 +192,19 @@ export const CHAINED_TYPES: ReadonlySet<string> = new Set(["portmap", "bandwidth
 /** Reference plugins that need at least this spec version (their skel registration, plugins v1.9.1). */
 export const MIN_SPEC: Readonly<Record<string, string>> = { bandwidth: "0.3.0", vrf: "0.3.1", firewall: "0.4.0" };
 
-/** Keys the runtime owns: a plugin object in a file must not carry them (SPEC.md "reserved"). */
-const RESERVED = ["runtimeConfig", "args", "prevResult"];
-
 const thirdParty = z
   .object({ type: z.string() })
   .catchall(z.unknown())
   .superRefine((plugin, ctx) => {
     for (const key of Object.keys(plugin)) {
       if (RESERVED.includes(key) || key.startsWith("cni.dev/")) {
-        ctx.addIssue({ code: "custom", path: [key], message: `"${key}" is reserved for the runtime; a network configuration must not set it`, input: plugin[key] });
+        ctx.addIssue({ code: "custom", path: [key], message: reservedMessage(key), input: plugin[key],
+});
       }
     }
     if (plugin.capabilities !== undefined && (typeof plugin.capabilities !== "object" || plugin.capabilities === null || Object.values(plugin.capabilities).some((v) => typeof v !== "boolean"))) {
-      ctx.addIssue({ code: "custom", path: ["capabilities"], message: "expected a map of capability names to true/false", input: plugin.capabilities });
+      ctx.addIssue({ code: "custom", path: ["capabilities"], message: "expected a map of capability names to true/false", input: plugin.capabilities,
+});
     }
   });
 
@@ -188,6 +218,7 @@ export const conflist = strictObject({
     error: (issue) => `${describeValue(issue.input)} is not a CNI network name (letters, digits, "_", "." and "-", starting with a letter or digit)`,
   }),
   cniVersion: z.enum(CNI_VERSIONS).default("1.0.0").describe("1.0.0 works with every runtime and plugin kubeplug supports; 1.1.0 needs plugins 1.6+ and containerd 2.x."),
+  cniVersions: z.array(z.enum(CNI_VERSIONS)).optional().describe("Spec 1.1.0: every version the list supports; the runtime picks the highest it knows, without asking the plugins."),
   disableCheck: z.boolean().optional(),
   priority: z.number().int().min(0).max(99).default(10).describe("File name prefix: /etc/cni/net.d/<priority>-<name>.conflist; the lexically first file is the network."),
   pools: z.array(z.string().min(1)).optional().describe("Pools that get this list; default: every pool."),
