@@ -9,6 +9,7 @@ import { NodeConnection } from "./node/connection";
 import { NodeStep } from "./node/node-step";
 import { SecretValues } from "./node/secret-payload";
 import { NodeNetwork } from "./network/node-network";
+import { CniProvider } from "./network/providers/provider";
 import { ContainerdRuntime } from "./runtime/containerd";
 import { CrioRuntime } from "./runtime/crio";
 import { RuntimeClass } from "./runtime/runtime-class";
@@ -34,6 +35,8 @@ type PoolRuntime = ContainerdRuntime | CrioRuntime;
 export class Cluster extends pulumi.ComponentResource {
   readonly runtimes: Readonly<Record<string, PoolRuntime>>;
   readonly runtimeClasses: Readonly<Record<string, RuntimeClass>>;
+  /** The CNI provider (Helm), when the stack picks one. */
+  readonly cniProvider: CniProvider | undefined;
   /** Per pool, its CNI plugins and conflists; empty when the stack has no kubeplug:network. */
   readonly networks: Readonly<Record<string, NodeNetwork>>;
   /** Per node, the CRI endpoint its kubelet must use. */
@@ -93,6 +96,16 @@ export class Cluster extends pulumi.ComponentResource {
       );
     }
     this.runtimeClasses = classes;
+
+    const provider = args.stack.networkManaged ? args.stack.network.provider : undefined;
+    this.cniProvider = provider
+      ? new CniProvider(
+          provider.kind,
+          // The agents start on nodes whose runtime and CNI plugins are in place.
+          { settings: provider, dependsOn: [...Object.values(stepsByNode), ...Object.values(networks).flatMap((n) => Object.values(n.nodeSteps))].flat() },
+          { parent: this, ...(args.kubernetesProvider ? { providers: { kubernetes: args.kubernetesProvider } } : {}) },
+        )
+      : undefined;
     this.registerOutputs({ runtimeEndpoints: this.runtimeEndpoints });
   }
 }

@@ -5,6 +5,7 @@ import { CHAINED_TYPES, ConflistConfig, MIN_SPEC, REFERENCE_PLUGIN_TYPES } from 
 import { Locator } from "./findings";
 import { NetworkConfig, pluginsMaxSpec, pluginsOfVersion } from "./network";
 import { requireArtifact } from "./runtime-checks";
+import { PROVIDER_RELEASES } from "../components/network/providers/values";
 import { unknownNameMessage } from "./suggest";
 
 const versionAtLeast = (version: string, min: string) => {
@@ -29,11 +30,17 @@ export function conflistPools(list: ConflistConfig, cluster: NetworkCluster): st
   return list.pools ?? cluster.pools.map((p) => p.name);
 }
 
+/** Plugin binaries the provider writes itself: kubeplug neither installs nor removes them. */
+export function providerBinaries(network: NetworkConfig): readonly string[] {
+  return network.provider ? PROVIDER_RELEASES[network.provider.kind].binaries : [];
+}
+
 /** Plugins kubeplug installs and owns in binDir. */
 export function wantedPlugins(network: NetworkConfig): string[] {
   const install = network.cni.plugins.install;
   if (install.from === "none") return [];
-  return network.cni.plugins.wanted ?? pluginsOfVersion(install.version);
+  const providerOwned = providerBinaries(network);
+  return (network.cni.plugins.wanted ?? pluginsOfVersion(install.version).filter((p) => !providerOwned.includes(p)));
 }
 
 /** What the network checks need to know of the cluster; a NetworkCluster is one. */
@@ -55,7 +62,8 @@ export function checkNetwork(network: NetworkConfig, cluster: NetworkCluster, at
   (network.cni.plugins.wanted ?? []).forEach((name, i) => {
     if (!shipped.includes(name)) cni.child("plugins", "wanted", i).problem(`"${name}" is not in CNI plugins ${install.version} (it came later)`);
   });
-  const available = new Set([...wantedPlugins(network), ...network.cni.plugins.external]);
+  const available = new Set([...wantedPlugins(network), ...network.cni.plugins.external, ...providerBinaries(network)]);
+  checkProvider(network, at);
   const podCIDR = network.podCIDR ? parseCidr(network.podCIDR) : undefined;
   const poolNames = cluster.pools.map((p) => p.name);
 
@@ -168,5 +176,25 @@ function checkNodeSubnets(cluster: NetworkCluster, podCIDR: ReturnType<typeof pa
     const clash = subnets.find((s) => cidrsOverlap(s.cidr, cidr));
     if (clash) here.problem(`"${node.podCIDR}" overlaps nodes[${clash.index}].podCIDR ${clash.cidr.text} (${cluster.nodes[clash.index]!.name}, pool ${cluster.nodes[clash.index]!.pool})`);
     subnets.push({ index: i, cidr });
+  });
+}
+
+/** A provider writes the node's network configuration itself; kubeplug's side must not compete with it. */
+function checkProvider(network: NetworkConfig, at: Locator): void {
+  const provider = network.provider;
+  if (!provider) return;
+  const release = PROVIDER_RELEASES[provider.kind];
+  if (network.cni.conflists.length > 0) {
+    at.child("cni", "conflists").problem(
+      `${provider.kind} writes its own ${release.conflistName} on every node, so kubeplug writes no conflist next to it; remove these lists or the provider`,
+    );
+  }
+  if (network.podCIDR && provider.podCIDR !== network.podCIDR) {
+    at.child("provider", "podCIDR").problem(`"${provider.podCIDR}" differs from kubeplug:network.podCIDR "${network.podCIDR}"`);
+  }
+  (network.cni.plugins.wanted ?? []).forEach((name, i) => {
+    if (release.binaries.includes(name)) {
+      at.child("cni", "plugins", "wanted", i).problem(`${provider.kind} overwrites ${name} in the bin dir on every node; leave it to the provider`);
+    }
   });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cniProviderSettings } from "../components/network/providers/schema";
 import { conflist } from "./cni-conflist";
 import { absolutePath, packageName, semver } from "./primitives";
 import { describeValue } from "./path";
@@ -41,8 +42,9 @@ export const networkConfig = strictObject({
       wanted: z.array(z.enum(REFERENCE_PLUGINS)).optional().describe("Reference plugins kubeplug installs and owns; default: every plugin of the version."),
       external: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)).default([]).describe("Plugin binaries something else puts in binDir (a provider, an operator); kubeplug never touches them."),
     }).default({ install: { from: "release", version: "1.9.1" }, external: [] }),
-    conflists: z.array(conflist).default([]).describe("Network configuration lists kubeplug writes and owns."),
+    conflists: z.array(conflist).default([]).describe("Network configuration lists kubeplug writes and owns; none when a provider owns the network."),
   }).default({ binDir: "/opt/cni/bin", confDir: "/etc/cni/net.d", plugins: { install: { from: "release", version: "1.9.1" }, external: [] }, conflists: [] }),
+  provider: cniProviderSettings.optional().describe("A CNI provider deployed with Helm; it writes its own conflist and some plugin binaries."),
 });
 export type NetworkConfig = z.infer<typeof networkConfig>;
 export type CniPluginsInstall = NetworkConfig["cni"]["plugins"]["install"];

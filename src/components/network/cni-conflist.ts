@@ -5,6 +5,7 @@ import { RenderedFile } from "../node/files";
 import { scriptAsset } from "../node/shell";
 import { StepDefinition, StepNode } from "../node/step";
 import { CNI_PLUGINS_STEP } from "./cni-plugins";
+import { PROVIDER_RELEASES } from "./providers/values";
 
 export const CNI_CONFLIST_STEP = "cni-conflist";
 
@@ -51,7 +52,11 @@ export function cniConflistStep(network: NetworkConfig, node: ConflistNode): Ste
     node,
     id: CNI_CONFLIST_STEP,
     phase: "configure",
-    summary: files.length > 0 ? `${files.map((f) => f.path.split("/").pop()).join(", ")} in ${network.cni.confDir}` : `no kubeplug conflist in ${network.cni.confDir}; stale ones are removed`,
+    summary: network.provider
+      ? `none: ${network.provider.kind} writes ${PROVIDER_RELEASES[network.provider.kind].conflistName}; kubeplug's earlier lists are removed`
+      : files.length > 0
+        ? `${files.map((f) => f.path.split("/").pop()).join(", ")} in ${network.cni.confDir}`
+        : `no kubeplug conflist in ${network.cni.confDir}; stale ones are removed`,
     vars: {
       KP_CNI_CONF_DIR: network.cni.confDir,
       KP_CNI_BIN_DIR: network.cni.binDir,

@@ -12,10 +12,10 @@ import { isNetworkAddress, parseCidr } from "../../../util/cidr";
  */
 
 /**
- * The cluster's IPv4 pod network. `largestBlock` is the per-node block the provider carves out of
- * it: a pod CIDR smaller than one block cannot give even one node its addresses.
+ * The cluster's IPv4 pod network. `nodeBlock` is the prefix length of the block the provider carves
+ * out of it per node: a pod CIDR smaller than one block cannot give even one node its addresses.
  */
-function podCIDR(largestBlock: number, blockOwner: string) {
+function podCIDR(nodeBlock: number, blockOwner: string) {
   return z
     .string()
     .superRefine((value, ctx) => {
@@ -26,11 +26,11 @@ function podCIDR(largestBlock: number, blockOwner: string) {
       // ipPool) that are not modelled yet.
       if (cidr.family !== 4) return fail(`${describeValue(value)} is IPv6; kubeplug's CNI providers take an IPv4 pod CIDR`);
       if (!isNetworkAddress(cidr)) return fail(`${describeValue(value)} has host bits set; give the network address (e.g. "10.244.0.0/16")`);
-      if (cidr.prefix > largestBlock) {
-        return fail(`${describeValue(value)} is smaller than one /${largestBlock} block, which ${blockOwner} gives each node; use a prefix of /${largestBlock} or shorter`);
+      if (cidr.prefix > nodeBlock) {
+        return fail(`${describeValue(value)} is smaller than one /${nodeBlock} block, which ${blockOwner} gives each node; use a prefix of /${nodeBlock} or shorter`);
       }
     })
-    .describe("The cluster's IPv4 pod network; it must match kube-controller-manager's --cluster-cidr (kubeadm podSubnet).");
+    .describe("The cluster's IPv4 pod network; keep it equal to kube-controller-manager's --cluster-cidr (kubeadm podSubnet), whose node podCIDRs Flannel uses.");
 }
 
 /** 576: the smallest IPv4 datagram every host must accept; 9216: the largest jumbo frame common NICs take. */
@@ -133,7 +133,7 @@ export type CniProviderKind = CniProviderSettings["kind"];
 
 /** Parses provider settings; every problem is reported at once, located under `root`. */
 export function parseCniProvider(input: unknown, root = "kubeplug:network.provider"): CniProviderSettings {
-  const result = cniProviderSettings.safeParse(input);
+  const result = cniProviderSettings.safeParse(input, { reportInput: true });
   if (!result.success) throw new KubeplugConfigError(zodProblems(root, result.error));
   return result.data;
 }
