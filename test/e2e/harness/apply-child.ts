@@ -4,10 +4,11 @@
  * `connection` and `stdin`, in the program's own dependency order (the SDK registers a resource only
  * after its dependencies resolved). What is executed is the component's inputs themselves.
  *
- * Input: JSON in $KUBEPLUG_HARNESS_INPUT (see ApplyInput). Output: the ApplyReport as JSON on fd 3.
+ * Input: JSON in $KUBEPLUG_HARNESS_INPUT (see ApplyInput). Output: the ApplyReport as JSON in the
+ * file $KUBEPLUG_HARNESS_REPORT.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import yaml from "js-yaml";
 import { parseStepResult } from "../../../src/components/node/node-step";
@@ -89,7 +90,6 @@ async function main(): Promise<void> {
     {
       newResource: (args) => {
         lastActivity = Date.now();
-        if (args.type === "kubeplug:node:NodeStep") stepNames.push(args.name);
         if (args.type !== "command:remote:Command") return { id: `${args.name}-id`, state: args.inputs };
         const pending = runCommand(args.name, args.inputs).then((state) => ({ id: `${args.name}-id`, state }));
         inFlight.add(pending);
@@ -106,7 +106,14 @@ async function main(): Promise<void> {
   process.on("unhandledRejection", (error) => report.errors.push(String((error as Error)?.message ?? error)));
   const { stackProgram } = await import("../../../src/stack-program");
   try {
-    await pulumi.runtime.runInPulumiStack(async () => stackProgram());
+    await pulumi.runtime.runInPulumiStack(async () => {
+      // Every step the program declares, including those that never register because a dependency failed.
+      pulumi.runtime.registerStackTransformation((args) => {
+        if (args.type === "kubeplug:node:NodeStep") stepNames.push(args.name);
+        return undefined;
+      });
+      return stackProgram();
+    });
   } catch (error) {
     report.errors.push((error as Error).message);
   }
@@ -118,9 +125,8 @@ async function main(): Promise<void> {
   }
   report.ok = report.commands.every((c) => c.status === "ok" || c.status === "unchanged") && report.errors.length === 0;
   if (input.stateFile) writeFileSync(input.stateFile, JSON.stringify(nextState, null, 2));
-  const out = createWriteStream("", { fd: 3 });
-  out.end(JSON.stringify(report));
-  out.on("finish", () => process.exit(0));
+  writeFileSync(process.env.KUBEPLUG_HARNESS_REPORT!, JSON.stringify(report));
+  process.exit(0);
 }
 
 main().catch((error) => {

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApplyInput, ApplyReport } from "./report";
 
@@ -10,20 +12,20 @@ const ROOT = join(__dirname, "..", "..", "..");
  */
 export function applyStack(input: ApplyInput): Promise<ApplyReport & { wallMs: number }> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
+  const dir = mkdtempSync(join(tmpdir(), "kubeplug-apply-"));
+  const reportFile = join(dir, "report.json");
+  return new Promise<ApplyReport & { wallMs: number }>((resolve, reject) => {
     const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(__dirname, "apply-child.ts")], {
       cwd: ROOT,
-      env: { ...process.env, KUBEPLUG_HARNESS_INPUT: JSON.stringify(input) },
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      env: { ...process.env, KUBEPLUG_HARNESS_INPUT: JSON.stringify(input), KUBEPLUG_HARNESS_REPORT: reportFile },
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    let report = "";
     let log = "";
     child.stdout!.on("data", (c: Buffer) => (log += c.toString()));
     child.stderr!.on("data", (c: Buffer) => (log += c.toString()));
-    (child.stdio[3] as NodeJS.ReadableStream).on("data", (c: Buffer) => (report += c.toString()));
     child.on("close", (code) => {
-      if (!report) return reject(new Error(`harness exited with ${code} and no report:\n${log}`));
-      resolve({ ...(JSON.parse(report) as ApplyReport), wallMs: Date.now() - started });
+      if (!existsSync(reportFile)) return reject(new Error(`harness exited with ${code} and no report:\n${log}`));
+      resolve({ ...(JSON.parse(readFileSync(reportFile, "utf8")) as ApplyReport), wallMs: Date.now() - started });
     });
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
