@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, PoolConfig } from "../config/cluster";
@@ -27,7 +28,9 @@ export interface ClusterArgs {
   readonly kubernetesProvider?: k8s.Provider;
 }
 
-const readKeyFile = (path: string): pulumi.Output<string> => pulumi.secret(readFileSync(resolve(path), "utf8"));
+/** `~/` is the user's home, as in ssh; other relative paths are relative to the working directory. */
+const readKeyFile = (path: string): pulumi.Output<string> =>
+  pulumi.secret(readFileSync(path.startsWith("~/") ? join(homedir(), path.slice(2)) : resolve(path), "utf8"));
 
 type PoolRuntime = ContainerdRuntime | CrioRuntime;
 

@@ -8,6 +8,8 @@ import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../compon
 import { RenderedCrio, renderCrio } from "../components/runtime/crio-render";
 import { crioSteps } from "../components/runtime/crio-steps";
 import { networkSteps } from "../components/network/network-steps";
+import { CniProviderSettings } from "../components/network/providers/schema";
+import { HelmValues, PROVIDER_RELEASES, ProviderRelease, providerValues } from "../components/network/providers/values";
 import { classInputs, planRuntimeClasses, RuntimeClassSpec } from "../components/runtime/runtime-class-plan";
 
 /** What one pool's runtime renders to; shared by every node of the pool. */
@@ -38,6 +40,7 @@ export interface ClusterPlan {
   readonly nodes: readonly NodePlan[];
   /** Cluster objects, applied through the Kubernetes API after the node steps they depend on. */
   readonly runtimeClasses: readonly RuntimeClassSpec[];
+  readonly cniProvider?: { readonly settings: CniProviderSettings; readonly release: ProviderRelease; readonly values: HelmValues };
 }
 
 /** Renders every node step of a validated stack. Pure: no I/O, no Pulumi. */
@@ -59,7 +62,14 @@ export function planCluster(config: StackConfig): ClusterPlan {
   });
   const classes = classInputs(cluster);
   const runtimeClasses = planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes;
-  return { stack: config.stack, pools, nodes, runtimeClasses };
+  const provider = config.networkManaged ? config.network.provider : undefined;
+  return {
+    stack: config.stack,
+    pools,
+    nodes,
+    runtimeClasses,
+    ...(provider ? { cniProvider: { settings: provider, release: PROVIDER_RELEASES[provider.kind], values: providerValues(provider) } } : {}),
+  };
 }
 
 function planPoolRuntime(pool: PoolConfig, config: StackConfig): PoolRuntimePlan {

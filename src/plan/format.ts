@@ -1,7 +1,7 @@
 import { ConfigWarning, formatProblem } from "../errors";
 import { ClusterPlan } from "./cluster-plan";
 import { FileChange, OutputDiff } from "./output-dir";
-import { RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
+import { CNI_PROVIDER_FILE, RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
 
 const MARK: Record<FileChange, string> = { added: "+", changed: "~", removed: "-", unchanged: " " };
 
@@ -58,6 +58,16 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
       const overhead = rc.overhead ? `, overhead ${[rc.overhead.cpu, rc.overhead.memory].filter(Boolean).join("/")}` : "";
       lines.push(`  RuntimeClass ${rc.name.padEnd(16)} handler ${rc.handler}, nodes ${selector} (${rc.nodes.length})${overhead}`);
     }
+  }
+  if (plan.cniProvider && !onlyNode) {
+    const { settings, release } = plan.cniProvider;
+    const change = diff.changes.get(CNI_PROVIDER_FILE) ?? "added";
+    const status = !diff.hadPrevious || change === "added" ? "new" : change === "unchanged" ? "unchanged" : "changed";
+    lines.push(
+      "",
+      `cni provider: ${settings.kind}, chart ${release.chart.chart} ${release.chart.version} from ${release.chart.repo} in ${release.namespace} (${status}; ${CNI_PROVIDER_FILE})`,
+      `  writes ${release.conflistName} on every node; kubeplug writes no conflist and leaves ${release.binaries.join(", ")} to it`,
+    );
   }
   if (warnings.length > 0) {
     lines.push("", "warnings:");

@@ -25,6 +25,7 @@ export function stepOutputPaths(node: NodePlan, index: number, step: NodeStepSpe
 }
 
 export const RUNTIME_CLASSES_FILE = "cluster/runtime-classes.yaml";
+export const CNI_PROVIDER_FILE = "cluster/cni-provider.yaml";
 
 /** Lays a plan out as files: what a reviewer reads and what `pulumi up` would put on each node. */
 export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
@@ -32,6 +33,13 @@ export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
   if (plan.runtimeClasses.length > 0) {
     const docs = plan.runtimeClasses.map((spec) => yaml.dump(runtimeClassManifest(spec).toJSON(), { noRefs: true, sortKeys: true }));
     tree.set(RUNTIME_CLASSES_FILE, { content: `# Managed by kubeplug: applied with the Kubernetes API after the node steps.\n---\n${docs.join("---\n")}` });
+  }
+  if (plan.cniProvider) {
+    const { release, values } = plan.cniProvider;
+    const charts = [...(release.crds ? [release.crds] : []), release.chart];
+    tree.set(CNI_PROVIDER_FILE, {
+      content: `# Managed by kubeplug: Helm charts deployed with @pulumi/kubernetes helm.v4.Chart after every node step.\n${yaml.dump({ namespace: release.namespace, charts, values }, { noRefs: true })}`,
+    });
   }
   for (const node of plan.nodes) {
     const base = `nodes/${node.node.name}`;
