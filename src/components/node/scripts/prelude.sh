@@ -225,6 +225,22 @@ kp_wait() {
   done
 }
 
+# kp_wait_service UNIT SECONDS CHECK...: waits until CHECK passes after a (re)start of UNIT, but gives
+# up as soon as systemd has restarted the unit twice: a daemon that crash-loops on a new config will
+# not recover, and the rollback should not wait out the whole timeout.
+kp_wait_service() {
+  local unit=$1 deadline=$((SECONDS + $2)) base restarts
+  shift 2
+  base=$(systemctl show -p NRestarts --value "$unit" 2>/dev/null || echo 0)
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    [ "$(systemctl show -p ActiveState --value "$unit" 2>/dev/null)" != failed ] || return 1
+    restarts=$(systemctl show -p NRestarts --value "$unit" 2>/dev/null || echo 0)
+    [ $((restarts - base)) -lt 2 ] || return 1
+    sleep 0.5
+  done
+}
+
 # kp_download URL CHECKSUM: sets KP_DOWNLOADED to a verified copy in the download cache.
 kp_download() {
   local url=$1 checksum=$2 algo want file tmp got

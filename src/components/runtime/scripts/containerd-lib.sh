@@ -47,7 +47,7 @@ containerd_restart() {
   touch "$KP_CONTAINERD_RESTART_PENDING"
   systemctl reset-failed containerd >/dev/null 2>&1 || true
   systemctl restart containerd >>"$KP_LOG" 2>&1 || true
-  if ! kp_wait "$KP_CONTAINERD_START_TIMEOUT" containerd_healthy; then
+  if ! kp_wait_service containerd "$KP_CONTAINERD_START_TIMEOUT" containerd_healthy; then
     return 1
   fi
   rm -f "$KP_CONTAINERD_RESTART_PENDING"

@@ -43,7 +43,7 @@ crio_restart() {
   touch "$KP_CRIO_RESTART_PENDING"
   systemctl reset-failed crio >/dev/null 2>&1 || true
   systemctl restart crio >>"$KP_LOG" 2>&1 || true
-  kp_wait "$KP_CRIO_START_TIMEOUT" crio_healthy || return 1
+  kp_wait_service crio "$KP_CRIO_START_TIMEOUT" crio_healthy || return 1
   rm -f "$KP_CRIO_RESTART_PENDING"
   KP_RESTARTED+=(crio)
   kp_say "restarted crio: healthy (socket $KP_CRIO_SOCKET answers)"
