@@ -8,14 +8,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { E2eFigure } from "../test/e2e/harness/report";
 
-interface Figure {
-  scenario: string;
-  nodes: number;
-  stepsRun: number;
-  wallMs: number;
-  lost: string;
-}
 
 const dir = mkdtempSync(join(tmpdir(), "kubeplug-bench-e2e-"));
 const figures = join(dir, "figures.json");
@@ -28,7 +22,7 @@ try {
     console.error(`no figures recorded (vitest exit ${run.status}); is the test bed available?`);
     process.exit(1);
   }
-  const rows = JSON.parse(readFileSync(figures, "utf8")) as Figure[];
+  const rows = JSON.parse(readFileSync(figures, "utf8")) as E2eFigure[];
   console.log("\n| scenario | nodes | steps run | wall time | lost |\n|---|---|---|---|---|");
   for (const f of rows) console.log(`| ${f.scenario} | ${f.nodes} | ${f.stepsRun} | ${(f.wallMs / 1000).toFixed(1)} s | ${f.lost} |`);
   process.exit(run.status ?? 1);

@@ -172,6 +172,7 @@ const tuning = pluginObject({
   mtu: mtu.optional(),
   txQLen: z.number().int().min(0).optional(),
   allmulti: z.boolean().optional(),
+  dataDir: z.string().startsWith("/").optional(),
 });
 const firewall = pluginObject({
   type: z.literal("firewall"),

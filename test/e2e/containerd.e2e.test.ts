@@ -4,7 +4,7 @@ import { join } from "node:path";
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyStack } from "./harness/apply";
-import { ApplyReport, CommandRun } from "./harness/report";
+import { ApplyReport, CommandRun, E2eFigure } from "./harness/report";
 import { startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
 
 // containerd on three booted Debian nodes (systemd-nspawn), applied by the test harness that runs the
@@ -19,14 +19,7 @@ const NODES = [
 const PASSWORD = "e2e-Pa55word-7f3c91";
 const ROOT = join(__dirname, "..", "..");
 
-interface Figure {
-  scenario: string;
-  nodes: number;
-  stepsRun: number;
-  wallMs: number;
-  lost: string;
-}
-const figures: Figure[] = [];
+const figures: E2eFigure[] = [];
 
 type Stack = { config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 

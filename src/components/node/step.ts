@@ -45,6 +45,17 @@ export interface NodeStepSpec extends Omit<StepDefinition, "body" | "vars"> {
 export const MAX_SCRIPT_BYTES = 120 * 1024;
 
 const PRELUDE = () => scriptAsset(__dirname, "prelude.sh");
+
+/**
+ * For steps that manage a daemon: the functions of scripts/service.sh and the variables they read.
+ * `check` names a shell function (in a body fragment) that says whether the daemon is healthy.
+ */
+export function serviceStepParts(unit: string, version: string, check: string, timeoutSeconds = 60): { vars: Record<string, string>; library: string } {
+  return {
+    vars: { KP_SERVICE: unit, KP_SERVICE_VERSION: version, KP_SERVICE_CHECK: check, KP_SERVICE_TIMEOUT: String(timeoutSeconds) },
+    library: scriptAsset(__dirname, "service.sh"),
+  };
+}
 const HASH_PLACEHOLDER = "@@KUBEPLUG_SCRIPT_HASH@@";
 
 export function buildNodeStep(definition: StepDefinition): NodeStepSpec {

@@ -1,5 +1,5 @@
 import { stringify } from "smol-toml";
-import { ContainerdConfig, RegistryHostConfig, RuntimeHandler } from "../../config/runtime";
+import { ContainerdConfig, RegistryHostConfig } from "../../config/runtime";
 import { SecretRef } from "../../config/secrets";
 import { hashParts } from "../../util/hash";
 import { RenderedFile } from "../node/files";

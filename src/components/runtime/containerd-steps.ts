@@ -2,9 +2,10 @@ import { DownloadsConfig } from "../../config/cluster";
 import { ContainerdConfig } from "../../config/runtime";
 import { modeString, RenderedFile } from "../node/files";
 import { scriptAsset } from "../node/shell";
-import { StepDefinition, StepNode } from "../node/step";
+import { serviceStepParts, StepDefinition, StepNode } from "../node/step";
 import { CONTAINERD_CONFIG_PATH, RenderedContainerd } from "./containerd-render";
-import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries, resolveStepArtifact } from "./oci-runtimes-steps";
+import { daemonInstallStep } from "./daemon-install";
+import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
 
 export const STEP_IDS = {
   ociRuntimes: OCI_RUNTIMES_STEP,
@@ -12,8 +13,8 @@ export const STEP_IDS = {
   containerdConfigure: "containerd-configure",
 } as const;
 
-/** Seconds containerd gets to answer on its socket with the CRI plugin loaded after a (re)start. */
-const START_TIMEOUT = 60;
+/** containerd's health: the unit, the socket and the CRI plugin (containerd_healthy in containerd-lib.sh). */
+const service = (config: ContainerdConfig) => serviceStepParts("containerd", config.version, "containerd_healthy");
 
 const script = (name: string) => scriptAsset(__dirname, name);
 
@@ -31,51 +32,22 @@ export function containerdSteps(input: ContainerdStepInput): StepDefinition[] {
 
 function containerdInstallStep(input: ContainerdStepInput): StepDefinition {
   const { config } = input;
-  const install = config.install;
-  const files: RenderedFile[] = [];
-  const vars: Record<string, string> = {
-    KP_CONTAINERD_VERSION: config.version,
-    KP_INSTALL_FROM: install.from,
-    KP_CONTAINERD_ADDRESS: config.address,
-    KP_CONTAINERD_START_TIMEOUT: String(START_TIMEOUT),
-    KP_DOWNLOAD_CACHE: input.downloads.cacheDir,
-    KP_PACKAGE: "",
-    KP_RELEASE_URL: "",
-    KP_RELEASE_CHECKSUM: "",
-    KP_PREFIX: "",
-  };
-  let summary: string;
-  switch (install.from) {
-    case "package":
-      // Without an exact version, the glob still pins the upstream release the config is rendered for.
-      vars.KP_PACKAGE = `${install.name}=${install.version ?? `${config.version}*`}`;
-      summary = `containerd ${config.version} from package ${vars.KP_PACKAGE}`;
-      break;
-    case "release": {
-      const release = resolveStepArtifact("containerd", config.version, input);
-      Object.assign(vars, { KP_RELEASE_URL: release.url, KP_RELEASE_CHECKSUM: release.checksum, KP_PREFIX: install.prefix });
-      files.push({ path: "/etc/systemd/system/containerd.service", content: containerdUnit(install.prefix), mode: 0o644 });
-      summary = `containerd ${config.version} from ${release.url}`;
-      break;
-    }
-    case "preinstalled":
-      summary = `containerd ${config.version}, preinstalled (version checked)`;
-      break;
-    default: {
-      const never: never = install;
-      throw new Error(`unhandled install ${JSON.stringify(never)}`);
-    }
-  }
-  return {
+  return daemonInstallStep({
     node: input.node,
+    downloads: input.downloads,
     id: STEP_IDS.containerdInstall,
-    phase: "install",
-    summary,
-    vars,
-    files,
-    body: [script("containerd-lib.sh"), script("containerd-install.sh")],
-    dependsOn: [],
-  };
+    label: "containerd",
+    version: config.version,
+    install: config.install,
+    artifact: "containerd",
+    vars: { ...service(config).vars, KP_CONTAINERD_ADDRESS: config.address, KP_PREFIX: "" },
+    release: (artifact, prefix) => ({
+      vars: { KP_PREFIX: prefix },
+      files: [{ path: "/etc/systemd/system/containerd.service", content: containerdUnit(prefix), mode: 0o644 }],
+      summary: `containerd ${config.version} from ${artifact.url}`,
+    }),
+    body: [script("containerd-lib.sh"), service(config).library, script("containerd-install.sh")],
+  });
 }
 
 /** containerd's own unit (containerd.service @ v2.1.9) with the binary under the install prefix. */
@@ -121,10 +93,9 @@ function containerdConfigureStep(input: ContainerdStepInput): StepDefinition {
     phase: "configure",
     summary: `config version ${rendered.features.configVersion} for containerd ${config.version}; handlers ${handlers}; ${registries} registr${registries === 1 ? "y" : "ies"}`,
     vars: {
-      KP_CONTAINERD_VERSION: config.version,
+      ...service(config).vars,
       KP_CONFIG_VERSION: String(rendered.features.configVersion),
       KP_CONTAINERD_ADDRESS: config.address,
-      KP_CONTAINERD_START_TIMEOUT: String(START_TIMEOUT),
       KP_CONFIG_PATH: CONTAINERD_CONFIG_PATH,
       KP_CONFIG_MODE: modeString(configMode),
       KP_HAS_SECRET: hasSecret ? "1" : "0",
@@ -133,7 +104,7 @@ function containerdConfigureStep(input: ContainerdStepInput): StepDefinition {
       KP_RUNTIME_BINARIES: requiredBinaries(config.runtimes),
     },
     files,
-    body: [script("containerd-lib.sh"), script("containerd-configure.sh")],
+    body: [script("containerd-lib.sh"), service(config).library, script("containerd-configure.sh")],
     ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.host).join(", ")}` } } : {}),
     dependsOn: [STEP_IDS.ociRuntimes, STEP_IDS.containerdInstall],
   };

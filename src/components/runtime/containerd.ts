@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerdConfig, ContainerdConfigInput, containerdRuntime } from "../../config/runtime";
 import { checkContainerd } from "../../config/runtime-checks";
-import { createStepsForNodes, NodeStep } from "../node/node-step";
+import { createStepsForNodes } from "../node/node-step";
 import { SecretValues, secretPayload } from "../node/secret-payload";
 import { RenderedContainerd, renderContainerd, renderCredentialFragment } from "./containerd-render";
 import { containerdSteps } from "./containerd-steps";
-import { RuntimeArgsBase, validateRuntimeArgs, ValidatedRuntime, warnAll } from "./runtime-component";
+import { PoolRuntimeComponent, RuntimeArgsBase, validateRuntimeArgs, ValidatedRuntime, warnAll } from "./runtime-component";
 
 export type { RuntimeNode } from "./runtime-component";
 
@@ -23,28 +23,16 @@ export function validateContainerdArgs(args: ContainerdRuntimeArgs): ValidatedRu
  * containerd on a set of nodes: installs the OCI runtimes and containerd, then writes config.toml,
  * hosts.toml and runtime files. Every node gets the same rendered config, so `configHash` is one value.
  */
-export class ContainerdRuntime extends pulumi.ComponentResource {
-  /** The kubelet's `containerRuntimeEndpoint`. */
-  readonly runtimeEndpoint: pulumi.Output<string>;
-  readonly configHash: pulumi.Output<string>;
-  /** Handler names this runtime knows: what a RuntimeClass may point at. */
-  readonly handlers: readonly string[];
-  /** Per node, its steps in dependency order; the last one (configure) is what a kubelet step should wait for. */
-  readonly nodeSteps: Readonly<Record<string, readonly NodeStep[]>>;
-  readonly rendered: RenderedContainerd;
-
+export class ContainerdRuntime extends PoolRuntimeComponent<RenderedContainerd> {
   constructor(name: string, args: ContainerdRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kubeplug:runtime:ContainerdRuntime", name, {}, opts);
-    const { config, context, warnings } = validateContainerdArgs(args);
-    const rendered = renderContainerd(config, { pool: name, cgroupDriver: context.cgroupDriver, cni: context.cni });
-    this.rendered = rendered;
-    this.handlers = Object.keys(config.runtimes);
-    const stdin = credentialStdin(config.version, rendered, args.secrets ?? {});
-    warnAll(warnings, this);
-    this.nodeSteps = createStepsForNodes(this, args.nodes, (node) => containerdSteps({ node, config, rendered, downloads: context.downloads }), stdin);
-    this.runtimeEndpoint = pulumi.output(rendered.runtimeEndpoint);
-    this.configHash = pulumi.output(rendered.configHash);
-    this.registerOutputs({ runtimeEndpoint: this.runtimeEndpoint, configHash: this.configHash });
+    super("kubeplug:runtime:ContainerdRuntime", name, opts, (parent) => {
+      const { config, context, warnings } = validateContainerdArgs(args);
+      const rendered = renderContainerd(config, { pool: name, cgroupDriver: context.cgroupDriver, cni: context.cni });
+      warnAll(warnings, parent);
+      const stdin = credentialStdin(config.version, rendered, args.secrets ?? {});
+      const nodeSteps = createStepsForNodes(parent, args.nodes, (node) => containerdSteps({ node, config, rendered, downloads: context.downloads }), stdin);
+      return { rendered, handlers: Object.keys(config.runtimes), nodeSteps };
+    });
   }
 }
 

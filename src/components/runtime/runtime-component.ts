@@ -6,6 +6,7 @@ import { Findings, Locator } from "../../config/findings";
 import { PoolContext } from "../../config/runtime-checks";
 import { zodProblems } from "../../config/zod";
 import { ConfigWarning, KubeplugConfigError } from "../../errors";
+import { NodeStep } from "../node/node-step";
 import { NodeConnection } from "../node/connection";
 import { SecretValues } from "../node/secret-payload";
 
@@ -67,4 +68,33 @@ export function validateRuntimeArgs<Schema extends z.ZodType>(
 
 export function warnAll(warnings: readonly ConfigWarning[], resource: pulumi.Resource): void {
   for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`, resource);
+}
+
+/** What every runtime component exposes: the kubelet's endpoint, a config hash, its handlers and node steps. */
+export abstract class PoolRuntimeComponent<Rendered extends { readonly runtimeEndpoint: string; readonly configHash: string }> extends pulumi.ComponentResource {
+  /** The kubelet's `containerRuntimeEndpoint`. */
+  readonly runtimeEndpoint: pulumi.Output<string>;
+  /** Changes exactly when a node's runtime files change. */
+  readonly configHash: pulumi.Output<string>;
+  /** Handler names this runtime knows: what a RuntimeClass may point at. */
+  readonly handlers: readonly string[];
+  /** Per node, its steps in dependency order; the last one (configure) is what dependents wait for. */
+  readonly nodeSteps: Readonly<Record<string, readonly NodeStep[]>>;
+  readonly rendered: Rendered;
+
+  protected constructor(
+    type: string,
+    name: string,
+    opts: pulumi.ComponentResourceOptions | undefined,
+    build: (parent: pulumi.ComponentResource) => { rendered: Rendered; handlers: readonly string[]; nodeSteps: Record<string, NodeStep[]> },
+  ) {
+    super(type, name, {}, opts);
+    const built = build(this);
+    this.rendered = built.rendered;
+    this.handlers = built.handlers;
+    this.nodeSteps = built.nodeSteps;
+    this.runtimeEndpoint = pulumi.output(built.rendered.runtimeEndpoint);
+    this.configHash = pulumi.output(built.rendered.configHash);
+    this.registerOutputs({ runtimeEndpoint: this.runtimeEndpoint, configHash: this.configHash });
+  }
 }

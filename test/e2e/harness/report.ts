@@ -35,3 +35,12 @@ export interface ApplyReport {
   errors: string[];
   commands: CommandRun[];
 }
+
+/** One row of the e2e figures table (bench/e2e.ts prints them). */
+export interface E2eFigure {
+  scenario: string;
+  nodes: number;
+  stepsRun: number;
+  wallMs: number;
+  lost: string;
+}

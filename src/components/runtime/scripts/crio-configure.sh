@@ -5,8 +5,8 @@
 kp_require_commands crio crictl systemctl
 
 installed=$(crio_installed_version)
-[ "$installed" = "$KP_CRIO_VERSION" ] ||
-  kp_fail "this config is for CRI-O $KP_CRIO_VERSION but the node runs crio ${installed:-none}; nothing was changed"
+[ "$installed" = "$KP_SERVICE_VERSION" ] ||
+  kp_fail "this config is for CRI-O $KP_SERVICE_VERSION but the node runs crio ${installed:-none}; nothing was changed"
 
 # CRI-O checks runtime binaries only when it starts, and then drops a broken handler with a warning.
 for entry in "${KP_RUNTIME_BINARIES[@]}" "conmon=$KP_CRIO_CONMON"; do
@@ -22,7 +22,7 @@ if [ "$KP_HAS_SECRET" = 1 ]; then
 fi
 
 # shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
-KP_ROLLBACK_HOOK=crio_rollback
+KP_ROLLBACK_HOOK=kp_service_rollback
 restart=0
 reload=0
 if kp_install_file "$(kp_staged "$KP_CRIO_DROP_IN")" "$KP_CRIO_DROP_IN" 0644; then restart=1; fi
@@ -31,16 +31,4 @@ kp_install_file "$(kp_staged "$KP_CRICTL_YAML")" "$KP_CRICTL_YAML" 0644 || true
 if [ "$KP_HAS_SECRET" = 1 ] && kp_install_file "$KP_SECRET_FILE" "$KP_CRIO_AUTH_FILE" 0600; then reload=1; fi
 kp_prune_owned
 
-if [ -f "$KP_CRIO_RESTART_PENDING" ]; then
-  kp_say "a restart from an earlier run did not finish; restarting now"
-  restart=1
-fi
-if ! systemctl is-active --quiet crio; then restart=1; fi
-
-if [ "$restart" = 1 ]; then
-  crio_restart || kp_fail "crio is not healthy with the new $KP_CRIO_DROP_IN: $(crio_journal_tail)"
-elif [ "$reload" = 1 ]; then
-  crio_reload || kp_fail "crio is not healthy after reloading registries: $(crio_journal_tail)"
-elif ! kp_wait 10 crio_healthy; then
-  kp_fail "nothing changed, but crio is not healthy (unit or socket $KP_CRIO_SOCKET): $(crio_journal_tail)"
-fi
+kp_service_settle "$restart" "$reload" "$KP_CRIO_DROP_IN"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Installs CRI-O $KP_CRIO_VERSION: from the upstream bundle (verified before anything is written),
+# Installs CRI-O $KP_SERVICE_VERSION: from the upstream bundle (verified before anything is written),
 # from a package repository the node already has, or checks a preinstalled one. Only the files
 # kubeplug lists are taken from the bundle: its own install script would also overwrite
 # /etc/crictl.yaml, CNI plugins in /opt/cni/bin and the bundle's crio.conf.d drop-in.
@@ -19,7 +19,7 @@ case "$KP_INSTALL_FROM" in
       [ -f "$KP_STAGE/bundle/$member" ] || kp_fail "$KP_RELEASE_URL has no $member; nothing was installed"
     done
     # shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
-    KP_ROLLBACK_HOOK=crio_rollback
+    KP_ROLLBACK_HOOK=kp_service_rollback
     binaries_changed=0
     for entry in "${KP_BUNDLE_FILES[@]}"; do
       IFS='|' read -r member dest mode <<<"$entry"
@@ -29,24 +29,10 @@ case "$KP_INSTALL_FROM" in
     if [ ! -e /etc/containers/policy.json ]; then
       kp_install_file "$KP_STAGE/bundle/$KP_BUNDLE_POLICY" /etc/containers/policy.json 0644 || true
     fi
-    if kp_install_file "$(kp_staged /etc/systemd/system/crio.service)" /etc/systemd/system/crio.service 0644; then
-      systemctl daemon-reload
-    fi
-    if [ "$binaries_changed" = 1 ] && systemctl is-active --quiet crio; then
-      crio_restart || kp_fail "crio $KP_CRIO_VERSION did not become healthy: $(crio_journal_tail)"
-    fi
+    kp_service_update "$binaries_changed"
     ;;
   preinstalled) ;;
   *) kp_fail "unknown install method $KP_INSTALL_FROM" ;;
 esac
 
-installed=$(crio_installed_version)
-[ -n "$installed" ] || kp_fail "crio is not installed (install.from is $KP_INSTALL_FROM)"
-[ "$installed" = "$KP_CRIO_VERSION" ] ||
-  kp_fail "crio $installed is installed, but the stack says $KP_CRIO_VERSION; the config would be rendered for the wrong version"
-
-if ! systemctl is-enabled --quiet crio 2>/dev/null; then
-  systemctl enable crio >>"$KP_LOG" 2>&1 || kp_fail "cannot enable crio.service"
-  KP_CHANGED+=("unit:crio enabled")
-  kp_say "enabled crio.service"
-fi
+kp_service_installed "$(crio_installed_version)"
