@@ -2,17 +2,12 @@ import { Arch, DownloadSettings } from "../catalog/artifacts";
 import { containerdFeatures } from "../components/runtime/containerd-features";
 import { cidrContains, cidrsOverlap, parseCidr } from "../util/cidr";
 import { CHAINED_TYPES, ConflistConfig, MIN_SPEC, REFERENCE_PLUGIN_TYPES } from "./cni-conflist";
+import { versionAtLeast } from "../util/version";
 import { Locator } from "./findings";
 import { NetworkConfig, pluginsMaxSpec, pluginsOfVersion } from "./network";
 import { requireArtifact } from "./runtime-checks";
 import { PROVIDER_RELEASES } from "../components/network/providers/values";
 import { unknownNameMessage } from "./suggest";
-
-const versionAtLeast = (version: string, min: string) => {
-  const [a, b] = [version, min].map((v) => v.split(".").map(Number));
-  for (let i = 0; i < 3; i++) if ((a![i] ?? 0) !== (b![i] ?? 0)) return (a![i] ?? 0) > (b![i] ?? 0);
-  return true;
-};
 
 /** Binaries a list needs in binDir: every plugin type and every IPAM type. */
 export function conflistTypes(list: ConflistConfig): string[] {

@@ -2,6 +2,7 @@ import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
 import { configTree, mergeOverrides } from "../components/runtime/containerd-render";
 import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../components/runtime/containerd-features";
 import { EngineHandler, engineFacts, needsKvm } from "../components/runtime/oci-runtimes";
+import { versionAtLeast } from "../util/version";
 import { Locator } from "./findings";
 import { ContainerdConfig, RuntimeHandler } from "./runtime";
 import { unknownNameMessage } from "./suggest";
@@ -79,6 +80,17 @@ function checkHandler(handler: RuntimeHandler, at: Locator, features: Containerd
         `gVisor runs on the ${GVISOR_SNAPSHOTTERS.join(" and ")} snapshotters; "${snapshotter}"${handler.snapshotter ? "" : " (the pool's snapshotter)"} gives it block devices or layers it cannot mount. Set snapshotter: overlayfs on this handler`,
       );
     }
+  }
+  const min = features.minEngineVersions[handler.engine as "crun"];
+  if (min && handler.install.from !== "preinstalled" && handler.install.version && !versionAtLeast(handler.install.version.replace(/^\d+:/, ""), min)) {
+    at.child("install", "version").problem(
+      `${handler.engine} ${handler.install.version} refuses the runtime spec containerd ${features.line} writes ("unknown version specified"); it needs ${min} or later`,
+    );
+  }
+  if (handler.engine === "gvisor" && handler.install.from === "package") {
+    at.child("install").warn(
+      "Debian's runsc has no containerd-shim-runsc-v1, so runsc runs under the runc shim; on the test machine runsc 20240729 could not set up pod networking there (kernel 6.x); prefer install.from: release",
+    );
   }
   if (handler.engine === "gvisor" && handler.install.from === "package" && handler.platform !== "systrap") {
     at.child("platform").problem(

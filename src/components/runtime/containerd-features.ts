@@ -26,6 +26,12 @@ export interface ContainerdFeatures {
   readonly defaultImports: readonly string[];
   /** Release line past upstream end of life: rendering still works, the plan warns. */
   readonly endOfLife: boolean;
+  /**
+   * Oldest version of each OCI runtime that accepts the runtime spec this containerd writes: 2.x writes
+   * spec 1.2.x, which crun before 1.14.3 refuses ("unknown version specified", crun 0860c0ff; seen
+   * with Debian bookworm's crun 1.8.1 under containerd 2.1.9 in test/real/runtime-handlers).
+   */
+  readonly minEngineVersions: Readonly<Partial<Record<"crun", string>>>;
 }
 
 const V2_CRI = "io.containerd.grpc.v1.cri";
@@ -43,6 +49,7 @@ function line(major: number, minor: number): ContainerdFeatures | undefined {
       cniBinDirs: false,
       defaultImports: [],
       endOfLife: minor === 6,
+      minEngineVersions: {},
     };
   }
   if (major === 2) {
@@ -57,6 +64,7 @@ function line(major: number, minor: number): ContainerdFeatures | undefined {
       cniBinDirs: minor >= 1,
       defaultImports: ["/etc/containerd/conf.d/*.toml"],
       endOfLife: false,
+      minEngineVersions: { crun: "1.14.3" },
     };
   }
   return undefined;

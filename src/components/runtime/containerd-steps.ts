@@ -27,7 +27,7 @@ export interface ContainerdStepInput {
 
 /** The node steps that install and configure containerd, in dependency order. */
 export function containerdSteps(input: ContainerdStepInput): StepDefinition[] {
-  return [ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads }), containerdInstallStep(input), containerdConfigureStep(input)];
+  return [ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads, minVersions: input.rendered.features.minEngineVersions }), containerdInstallStep(input), containerdConfigureStep(input)];
 }
 
 function containerdInstallStep(input: ContainerdStepInput): StepDefinition {

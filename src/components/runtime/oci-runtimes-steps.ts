@@ -11,6 +11,8 @@ export interface OciRuntimesStepInput {
   /** The pool's handlers by name; `custom` ones are the user's to install and are skipped. */
   readonly runtimes: Readonly<Record<string, { readonly engine: string }>>;
   readonly downloads: DownloadsConfig;
+  /** Oldest version of an engine the CRI runtime can drive; checked on the node, whatever installed it. */
+  readonly minVersions?: Readonly<Partial<Record<string, string>>>;
 }
 
 /** Handlers kubeplug installs a binary for, by name, in a stable order. */
@@ -56,6 +58,10 @@ export function ociRuntimesStep(input: OciRuntimesStepInput): StepDefinition {
       KP_RELEASES: [...releases.values()].sort(),
       KP_REQUIRED_BINARIES: handlers.filter(([, h]) => h.install.from !== "bundle").map(([name, h]) => `${name}=${engineBinary(h)}`),
       KP_KVM_HANDLERS: kvm,
+      KP_MIN_VERSIONS: handlers.flatMap(([name, h]) => {
+        const min = input.minVersions?.[h.engine];
+        return min ? [`${name}=${engineBinary(h)}=${min}`] : [];
+      }),
     },
     files: [],
     body: [scriptAsset(__dirname, "oci-runtimes-install.sh")],

@@ -51,3 +51,12 @@ done
 for entry in "${KP_REQUIRED_BINARIES[@]}"; do
   [ -x "${entry#*=}" ] || kp_fail "runtime handler ${entry%%=*} needs ${entry#*=}, which is not there"
 done
+
+# An engine older than the CRI runtime needs fails only when a pod starts; say so now.
+for entry in "${KP_MIN_VERSIONS[@]}"; do
+  IFS='=' read -r name binary min <<<"$entry"
+  version=$("$binary" --version 2>/dev/null | head -n 1 | grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n 1 || true)
+  if [ -z "$version" ] || [ "$(printf '%s\n%s\n' "$min" "$version" | sort -V | head -n 1)" != "$min" ]; then
+    kp_fail "runtime handler $name: $binary is version ${version:-unknown}, older than $min, which this containerd needs (it writes a runtime spec older versions refuse); install a newer one (install.from: release)"
+  fi
+done
