@@ -1,6 +1,7 @@
 /**
  * Renders a 1,000-node stack (four pools: containerd 1.6 from Debian, 1.7 and 2.1 from releases,
- * 2.1 with mirrors, credentials and extra runtimes) the way `npm run render` does, writes the output
+ * 2.1 with mirrors, credentials and extra runtimes; CNI plugins and a bridge conflist with a pod
+ * subnet per node) the way `npm run render` does, writes the output
  * tree, then renders it again, and prints time and peak memory per phase.
  *
  *   npm run bench            # or: tsx bench/render.ts [nodes]
@@ -25,10 +26,11 @@ const mirrors = (host: string) => ({
 const registries = { hosts: Object.fromEntries(["docker.io", "ghcr.io", "quay.io", "registry.k8s.io"].map((h) => [h, mirrors(h)])) };
 
 const pools = [
-  { name: "legacy", runtime: { kind: "containerd", version: "1.6.20" } },
-  { name: "general", runtime: { kind: "containerd", version: "1.7.24", install: { from: "release" }, registries } },
+  { name: "legacy", labels: { "kubeplug.dev/pool": "legacy" }, runtime: { kind: "containerd", version: "1.6.20" } },
+  { name: "general", labels: { "kubeplug.dev/pool": "general" }, runtime: { kind: "containerd", version: "1.7.24", install: { from: "release" }, registries } },
   {
     name: "sandboxed",
+    labels: { "kubeplug.dev/pool": "sandboxed" },
     runtime: {
       kind: "containerd",
       version: "2.1.9",
@@ -42,7 +44,7 @@ const pools = [
       },
     },
   },
-  { name: "edge", runtime: { kind: "containerd", version: "2.1.9", registries, snapshotter: "native" } },
+  { name: "edge", labels: { "kubeplug.dev/pool": "edge" }, runtime: { kind: "containerd", version: "2.1.9", registries, snapshotter: "native" } },
 ];
 
 function stackValues(nodes: number): Record<string, unknown> {
@@ -57,7 +59,23 @@ function stackValues(nodes: number): Record<string, unknown> {
         pool: pools[i % pools.length]!.name,
         address: `10.${10 + Math.floor(i / 62500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`,
         arch: i % 10 === 0 ? "arm64" : "amd64",
+        podCIDR: `100.${64 + (i >> 8)}.${i & 255}.0/24`,
       })),
+    },
+    "kubeplug:network": {
+      podCIDR: "100.64.0.0/10",
+      cni: {
+        conflists: [
+          {
+            name: "kubeplug",
+            plugins: [
+              { type: "bridge", bridge: "kp0", isGateway: true, ipMasq: true, ipam: { type: "host-local" } },
+              { type: "portmap", capabilities: { portMappings: true } },
+              { type: "bandwidth", capabilities: { bandwidth: true } },
+            ],
+          },
+        ],
+      },
     },
   };
 }
