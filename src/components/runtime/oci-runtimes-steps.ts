@@ -42,7 +42,10 @@ export function ociRuntimesStep(input: OciRuntimesStepInput): StepDefinition {
       const pkg = enginePackage(handler.engine, install);
       packages.add(pkg.version ? `${pkg.name}=${pkg.version}` : pkg.name);
     } else if (install.from === "release") {
-      for (const entry of releaseEntries(handler, install.version, input)) releases.set(entry.split("|")[0]!, entry);
+      for (const entry of releaseEntries(handler, install.version, input)) {
+        releases.set(entry.split("|")[0]!, entry);
+        if (entry.split("|")[0]!.endsWith(".zst")) packages.add("zstd");
+      }
     }
     if (needsKvm(handler)) kvm.push(name);
   }

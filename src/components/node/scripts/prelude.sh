@@ -16,6 +16,7 @@ KP_CHANGED=()
 KP_CREATED=()
 KP_RESTARTED=()
 KP_OWNED=()
+KP_CREDENTIAL_FILES=()
 KP_ROLLBACK_HOOK=
 KP_FAILING=0
 KP_DOWNLOADED=
@@ -321,6 +322,9 @@ kp_json_list() {
 # The last stdout line is machine-readable: what changed and what restarted on this node.
 kp_end() {
   kp_record_owned
+  # A file that holds credentials keeps no backup once the step succeeded: old secrets must not linger.
+  local path
+  for path in "${KP_CREDENTIAL_FILES[@]}"; do rm -f "$path.kubeplug.bak"; done
   if [ "${#KP_CHANGED[@]}" = 0 ] && [ "${#KP_RESTARTED[@]}" = 0 ]; then
     kp_say "unchanged"
   fi

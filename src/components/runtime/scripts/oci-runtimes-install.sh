@@ -9,10 +9,6 @@ if [ "${#KP_KVM_HANDLERS[@]}" -gt 0 ] && [ ! -c /dev/kvm ]; then
   kp_fail "runtime handler(s) ${KP_KVM_HANDLERS[*]} need hardware virtualization, but /dev/kvm is missing on this node (bare metal or nested virtualization with the kvm module); nothing was installed"
 fi
 
-if [ "${#KP_PACKAGES[@]}" -gt 0 ]; then
-  kp_apt_install "${KP_PACKAGES[@]}" || true
-fi
-
 # Download and verify everything first, so a bad checksum leaves the node untouched.
 downloaded=()
 for entry in "${KP_RELEASES[@]}"; do
@@ -20,6 +16,11 @@ for entry in "${KP_RELEASES[@]}"; do
   kp_download "$url" "$checksum"
   downloaded+=("$KP_DOWNLOADED")
 done
+
+# Packages include the tools the archives need (zstd for Kata's .tar.zst).
+if [ "${#KP_PACKAGES[@]}" -gt 0 ]; then
+  kp_apt_install "${KP_PACKAGES[@]}" || true
+fi
 
 i=0
 for entry in "${KP_RELEASES[@]}"; do
@@ -33,16 +34,16 @@ for entry in "${KP_RELEASES[@]}"; do
     /)
       unpacked="$KP_STAGE/unpack-$i"
       mkdir -p "$unpacked"
-      tar -xaf "$file" -C "$unpacked" 2>>"$KP_LOG" || kp_fail "cannot unpack $url"
+      tar -xaf "$file" -C "$unpacked" 2>>"$KP_LOG" || kp_fail "cannot unpack $url: $(tail -n 1 "$KP_LOG")"
       while IFS= read -r -d '' item; do
         relative=${item#"$unpacked"/}
-        kp_install_file "$item" "$dest/$relative" "$(stat -c %a "$item")" || true
+        kp_install_file "$item" "${dest%/}/$relative" "$(stat -c %a "$item")" || true
       done < <(find "$unpacked" -type f -print0 | sort -z)
       ;;
     *)
       unpacked="$KP_STAGE/unpack-$i"
       mkdir -p "$unpacked"
-      tar -xaf "$file" -C "$unpacked" "$member" 2>>"$KP_LOG" || kp_fail "$url has no $member"
+      tar -xaf "$file" -C "$unpacked" "$member" 2>>"$KP_LOG" || kp_fail "cannot unpack $member from $url: $(tail -n 1 "$KP_LOG")"
       kp_install_file "$unpacked/$member" "$dest" 0755 || true
       ;;
   esac
