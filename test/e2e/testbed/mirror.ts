@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { debVersion, extractDeb, fetchDeb, type Suite } from "../../support/debs";
 import { check, tail } from "./exec";
 import { delay, isRunning, startDetached, type ProcessRef } from "./processes";
@@ -9,13 +9,15 @@ import { CACHE_DIR, HOST_ADDRESS, MIRROR_PORT, MIRROR_URL } from "./settings";
 
 /**
  * What the bed serves on its link, built once per base rootfs:
- *   debian/    flat apt repo: bookworm's containerd 1.6.20, runc and crun with what the base lacks of
+ *   debian/    flat apt repo: bookworm's containerd 1.6.20, runc, crun and zstd with what the base lacks of
  *              their dependencies, plus sid's containerd 2.1.9 (its dependencies are all in bookworm)
  *   releases/containerd/v<ver>/containerd-<ver>-linux-amd64.tar.gz(.sha256sum)
  *              STAND-INS for the upstream release tarballs (same `bin/` layout), built from the Debian
  *              binaries because nothing outside Debian's and npm's registries is reachable here
  */
-const MIRROR_DIR = join(CACHE_DIR, `mirror-${BASE_KEY}`);
+/** The packages the bed's apt repository offers; part of the cache key, so a change rebuilds the mirror. */
+const MIRROR_PACKAGES = ["containerd", "runc", "crun", "zstd"];
+const MIRROR_DIR = join(CACHE_DIR, `mirror-${BASE_KEY}-${MIRROR_PACKAGES.join("-")}`);
 const REPO_ROOT = join(__dirname, "..", "..", "..");
 const SERVER = join(__dirname, "mirror-server.ts");
 const RELEASE_SUITES: Suite[] = ["bookworm", "sid"];
@@ -71,7 +73,7 @@ async function downloadClosure(base: string, chroot: string, sidDeb: string, rep
   // kubeplug installs with --no-install-recommends, so recommends (runc's criu, and python with it) stay out.
   const apt = (...args: string[]) => check("chroot", [chroot, "apt-get", "-q", "-y", ...args]);
   await apt("update");
-  await apt("install", "--download-only", "--no-install-recommends", "containerd", "runc", "crun");
+  await apt("install", "--download-only", "--no-install-recommends", ...MIRROR_PACKAGES);
   await apt("install", "--download-only", "--no-install-recommends", `/tmp/${basename(sidDeb)}`);
   const archives = join(chroot, "var/cache/apt/archives");
   for (const deb of readdirSync(archives).filter((name) => name.endsWith(".deb"))) copyFileSync(join(archives, deb), join(repo, deb));
@@ -120,6 +122,38 @@ export async function containerdReleaseChecksums(): Promise<Record<string, { amd
     return [version, { amd64: `sha256:${line.split(" ")[0]}` }] as const;
   });
   return Object.fromEntries(entries);
+}
+
+export interface MirrorStandins {
+  /** Directory the stand-ins were built in, below the mirror. */
+  dir: string;
+  /** Its URL on the bed's link: a `downloads.baseUrls.<artifact>` that keeps upstream's path layout below it. */
+  url: string;
+}
+
+/**
+ * Extra STAND-IN artifacts a test serves from the bed's mirror, under `releases/standins/<name>-<key>/`:
+ * `build(dir)` fills an empty directory once per key (make the key a hash of everything that shapes
+ * the files), which then moves into the mirror whole. The server reads files per request, so this
+ * works before or while a bed runs.
+ */
+export async function ensureMirrorStandins(name: string, key: string, build: (dir: string) => Promise<void>): Promise<MirrorStandins> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || !/^[a-z0-9]+$/.test(key)) throw new Error(`stand-in set name "${name}" or key "${key}" is not a plain lowercase word`);
+  const mirror = await ensureMirror();
+  const relative = join("releases", "standins", `${name}-${key}`);
+  const target = join(mirror, relative);
+  if (!existsSync(target)) {
+    mkdirSync(dirname(target), { recursive: true });
+    const work = mkdtempSync(join(CACHE_DIR, `standins-build-${name}-`));
+    try {
+      await build(work);
+      chmodSync(work, 0o755);
+      publish(work, target);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  return { dir: target, url: `${MIRROR_URL}/releases/standins/${name}-${key}` };
 }
 
 /** Serves the mirror on the bed's link in a process of its own (see mirror-server.ts). */

@@ -1,0 +1,108 @@
+/**
+ * Shared by the runtime and CNI e2e files: waiting for the one bed a machine can run, applying a stack
+ * through the harness, and the per-scenario figures table the containerd e2e prints too.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import yaml from "js-yaml";
+import { expect } from "vitest";
+import { applyStack } from "../harness/apply";
+import { ApplyReport, CommandRun } from "../harness/report";
+import { BRIDGE, type Testbed } from "../testbed";
+
+export type Stack = { config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const BRIDGE_POLL_MS = 5_000;
+const BRIDGE_WAIT_MS = 10 * 60_000;
+
+function bridgeExists(): boolean {
+  try {
+    execFileSync("ip", ["link", "show", BRIDGE], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Beds share the bridge, so one runs at a time: waits (polling every 5 s, up to 10 minutes) while
+ * another process's bed holds it, e.g. a containerd e2e run.
+ */
+export async function waitForFreeBridge(): Promise<void> {
+  const deadline = Date.now() + BRIDGE_WAIT_MS;
+  while (bridgeExists()) {
+    if (Date.now() > deadline) throw new Error(`${BRIDGE} still exists after ${BRIDGE_WAIT_MS / 60_000} minutes: another test bed is running`);
+    await new Promise((resolve) => setTimeout(resolve, BRIDGE_POLL_MS));
+  }
+}
+
+export interface Figure {
+  scenario: string;
+  nodes: number;
+  stepsRun: number;
+  wallMs: number;
+  lost: string;
+}
+
+export type Applied = ApplyReport & { wallMs: number };
+
+/** Applies stacks in order, one scenario each, and keeps their figures. */
+export class Scenarios {
+  readonly figures: Figure[] = [];
+
+  constructor(
+    private readonly work: string,
+    private readonly secrets: Record<string, string> = {},
+  ) {}
+
+  async apply(scenario: string, stack: Stack, options: { stateFile?: string } = {}): Promise<Applied> {
+    const stackFile = join(this.work, `Pulumi.e2e-${this.figures.length}.yaml`);
+    writeFileSync(stackFile, yaml.dump(stack));
+    const report = await applyStack({ stackFile, stack: "e2e", secrets: this.secrets, ...(options.stateFile ? { stateFile: options.stateFile } : {}) });
+    this.figures.push({
+      scenario,
+      nodes: new Set(report.commands.map((c) => c.node)).size,
+      stepsRun: report.commands.filter((c) => c.status === "ok" || c.status === "failed").length,
+      wallMs: report.wallMs,
+      lost: "see assertions",
+    });
+    for (const secret of Object.values(this.secrets)) expect(JSON.stringify(report)).not.toContain(secret);
+    return report;
+  }
+
+  /** The figure of the last apply. */
+  last(): Figure {
+    return this.figures[this.figures.length - 1]!;
+  }
+
+  table(title: string): string {
+    return [
+      `${title}:`,
+      "| scenario | nodes | steps run | wall time | lost |",
+      "|---|---|---|---|---|",
+      ...this.figures.map((f) => `| ${f.scenario} | ${f.nodes} | ${f.stepsRun} | ${(f.wallMs / 1000).toFixed(1)} s | ${f.lost} |`),
+    ].join("\n");
+  }
+}
+
+export const command = (report: ApplyReport, name: string): CommandRun => {
+  const found = report.commands.find((c) => c.name === name);
+  if (!found) throw new Error(`no command ${name} in the report; it has ${report.commands.map((c) => c.name).join(", ")}`);
+  return found;
+};
+
+/** Steps that failed, with their error and the end of their stderr, for assertion messages. */
+export const failures = (report: ApplyReport): string =>
+  report.commands
+    .filter((c) => c.status === "failed")
+    .map((c) => `${c.error}\n${c.stderr.trim().split("\n").slice(-5).join("\n")}`)
+    .concat([...new Set(report.errors)])
+    .join("\n---\n");
+
+/** Runs a command on a node and returns its trimmed stdout; a non-zero exit throws with stderr. */
+export async function onNode(bed: Testbed, node: string, script: string, input?: string): Promise<string> {
+  const result = await bed.ssh(node, script, input === undefined ? {} : { input });
+  if (result.code !== 0) throw new Error(`${node}: ${script}: exit ${result.code}: ${result.stderr}`);
+  return result.stdout.trim();
+}
