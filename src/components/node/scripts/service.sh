@@ -63,6 +63,15 @@ kp_service_settle() {
   fi
 }
 
+# kp_service_unpack_release DIR: downloads and verifies the release tarball, then unpacks it into DIR;
+# any failure happens before a single file is installed.
+kp_service_unpack_release() {
+  kp_require_commands tar
+  kp_download "$KP_RELEASE_URL" "$KP_RELEASE_CHECKSUM"
+  mkdir -p "$1"
+  tar -xzf "$KP_DOWNLOADED" -C "$1" 2>>"$KP_LOG" || kp_fail "cannot unpack $KP_RELEASE_URL; nothing was installed"
+}
+
 # kp_service_update BINARIES_CHANGED: after a release install, put the unit in place and restart a
 # running daemon onto the new binaries (it keeps the old ones until then), so the version check is true.
 kp_service_update() {

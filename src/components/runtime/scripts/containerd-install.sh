@@ -8,10 +8,7 @@ case "$KP_INSTALL_FROM" in
     kp_apt_install "$KP_PACKAGE" || true
     ;;
   release)
-    kp_require_commands tar
-    kp_download "$KP_RELEASE_URL" "$KP_RELEASE_CHECKSUM"
-    mkdir -p "$KP_STAGE/release"
-    tar -xzf "$KP_DOWNLOADED" -C "$KP_STAGE/release" 2>>"$KP_LOG" || kp_fail "cannot unpack $KP_RELEASE_URL; nothing was installed"
+    kp_service_unpack_release "$KP_STAGE/release"
     [ -x "$KP_STAGE/release/bin/containerd" ] || kp_fail "$KP_RELEASE_URL has no bin/containerd; nothing was installed"
     # shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
     KP_ROLLBACK_HOOK=kp_service_rollback

@@ -10,10 +10,7 @@ case "$KP_INSTALL_FROM" in
     kp_apt_install "$KP_PACKAGE" || true
     ;;
   release)
-    kp_require_commands tar
-    kp_download "$KP_RELEASE_URL" "$KP_RELEASE_CHECKSUM"
-    mkdir -p "$KP_STAGE/bundle"
-    tar -xzf "$KP_DOWNLOADED" -C "$KP_STAGE/bundle" 2>>"$KP_LOG" || kp_fail "cannot unpack $KP_RELEASE_URL; nothing was installed"
+    kp_service_unpack_release "$KP_STAGE/bundle"
     for entry in "${KP_BUNDLE_FILES[@]}"; do
       IFS='|' read -r member _ _ <<<"$entry"
       [ -f "$KP_STAGE/bundle/$member" ] || kp_fail "$KP_RELEASE_URL has no $member; nothing was installed"
