@@ -37,22 +37,22 @@ function resourceName(resource: pulumi.Resource): string {
   return (resource as unknown as { __name: string }).__name;
 }
 
+export interface RecordedResources {
+  all(): Registered[];
+  /** Every resource by type, in registration order. */
+  ofType(type: string): Registered[];
+  get(type: string, name: string): Registered;
+  /** Resolves once `done` holds for what has registered (resources register after their dependencies). */
+  settled(done: (recorded: RecordedResources) => void): Promise<void>;
+}
+
 /**
- * Runs kubeplug's Pulumi program on a stack file under mocks. `secrets` gives the values of the
- * stack's `secure:` keys (by key without the namespace); the program sees them as secret config.
+ * Runs `build` inside a mocked Pulumi stack and records every resource it creates: inputs from the
+ * mock engine, parent and dependsOn from a stack transformation.
  */
-export async function runMockedProgram(stackFile: string, stack: string, secrets: Record<string, string>, expectedCommands: number): Promise<MockedProgram> {
+export async function recordResources<T>(stack: string, build: () => T | Promise<T>): Promise<{ result: T; recorded: RecordedResources }> {
   const registered = new Map<string, Registered>();
   const key = (type: string, name: string) => `${type}::${name}`;
-  const doc = yaml.load(readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
-  const config: Record<string, string> = {};
-  const secretKeys: string[] = [];
-  for (const [name, value] of Object.entries(doc.config)) {
-    const secure = typeof value === "object" && value !== null && "secure" in value;
-    if (secure) secretKeys.push(name);
-    config[name] = secure ? secrets[name.replace(/^kubeplug:/, "")] ?? "" : JSON.stringify(value);
-  }
-  pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -75,18 +75,41 @@ export async function runMockedProgram(stackFile: string, stack: string, secrets
     });
     return undefined;
   };
-  const { stackProgram } = await import("../../src/stack-program");
   const result = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation(record);
-    return stackProgram();
+    return build();
   });
+  const recorded: RecordedResources = {
+    all: () => [...registered.values()],
+    ofType: (type) => [...registered.values()].filter((r) => r.type === type),
+    get: (type, name) => registered.get(key(type, name))!,
+    settled: (done) => vi.waitFor(() => done(recorded)),
+  };
+  return { result: result as T, recorded };
+}
+
+/**
+ * Runs kubeplug's Pulumi program on a stack file under mocks. `secrets` gives the values of the
+ * stack's `secure:` keys (by key without the namespace); the program sees them as secret config.
+ */
+export async function runMockedProgram(stackFile: string, stack: string, secrets: Record<string, string>, expectedCommands: number): Promise<MockedProgram> {
+  const doc = yaml.load(readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [name, value] of Object.entries(doc.config)) {
+    const secure = typeof value === "object" && value !== null && "secure" in value;
+    if (secure) secretKeys.push(name);
+    config[name] = secure ? secrets[name.replace(/^kubeplug:/, "")] ?? "" : JSON.stringify(value);
+  }
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  const { stackProgram } = await import("../../src/stack-program");
+  const { result, recorded } = await recordResources(stack, () => stackProgram());
   const outputs = await new Promise<Record<string, unknown>>((resolve) => pulumi.output(result).apply((value) => resolve(value as Record<string, unknown>)));
-  const ofType = (type: string) => [...registered.values()].filter((r) => r.type === type);
   // Commands register after their dependencies resolve, later than the stack outputs.
-  await vi.waitFor(() => {
+  await recorded.settled(({ ofType }) => {
     const commands = ofType("command:remote:Command");
     expect(commands).toHaveLength(expectedCommands);
     for (const c of commands) expect(c.inputs.create).toBeDefined();
   });
-  return { outputs, ofType, get: (type, name) => registered.get(key(type, name))! };
+  return { outputs, ofType: recorded.ofType, get: recorded.get };
 }

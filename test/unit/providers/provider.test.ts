@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { RecordedResources, recordResources } from "../../support/pulumi-mocks";
 import { CniProvider } from "../../../src/components/network/providers/provider";
 import { parseCniProvider } from "../../../src/components/network/providers/schema";
 import { providerValues } from "../../../src/components/network/providers/values";
@@ -12,44 +13,13 @@ import { KubeplugConfigError } from "../../../src/errors";
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  parent: string | undefined;
-  dependsOn: string[];
-}
-
-const registered = new Map<string, Registered>();
-const byName = (name: string) => [...registered.values()].filter((r) => r.name === name);
-const chartNamed = (name: string) => byName(name).find((r) => r.type === CHART)!;
-const nameOf = (resource: pulumi.Resource) => (resource as unknown as { __name: string }).__name;
+let recorded: RecordedResources;
+const byName = (name: string) => recorded.all().filter((r) => r.name === name);
+const chartNamed = (name: string) => recorded.ofType(CHART).find((r) => r.name === name)!;
 const providers: Record<string, CniProvider> = {};
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        const entry = registered.get(`${args.type}::${args.name}`);
-        if (entry) entry.inputs = args.inputs;
-        return { id: `${args.name}-id`, state: args.inputs };
-      },
-      call: () => ({}),
-    },
-    "kubeplug",
-    "providers",
-  );
-  await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      registered.set(`${args.type}::${args.name}`, {
-        type: args.type,
-        name: args.name,
-        inputs: {},
-        parent: args.opts.parent ? nameOf(args.opts.parent) : undefined,
-        dependsOn: ((args.opts.dependsOn ?? []) as pulumi.Resource[]).map(nameOf),
-      });
-      return undefined;
-    });
+  ({ recorded } = await recordResources("providers", () => {
     // Stands for the node steps a provider waits for (runtime and CNI plugins installed).
     const nodesReady = new pulumi.ComponentResource("kubeplug:test:NodesReady", "nodes-ready");
     providers.calico = new CniProvider("calico", { settings: { kind: "calico", podCIDR: "10.244.0.0/16", encapsulation: "VXLAN", bgp: false, mtu: 1450 }, dependsOn: [nodesReady] });
@@ -58,11 +28,11 @@ beforeAll(async () => {
     });
     providers.flannel = new CniProvider("flannel", { settings: { kind: "flannel", podCIDR: "10.244.0.0/16", backend: "wireguard", mtu: 1420 }, namespace: "cni", createNamespace: false });
     return {};
-  });
+  }));
   // Charts register once their dependencies have, after the stack callback returned.
-  await vi.waitFor(() => {
-    for (const r of registered.values()) if (r.type === CHART || r.type === NAMESPACE) expect(r.inputs, r.name).not.toEqual({});
-    expect([...registered.values()].filter((r) => r.type === CHART)).toHaveLength(4);
+  await recorded.settled(({ ofType }) => {
+    for (const r of [...ofType(CHART), ...ofType(NAMESPACE)]) expect(r.inputs, r.name).not.toEqual({});
+    expect(ofType(CHART)).toHaveLength(4);
   });
 });
 
@@ -112,7 +82,7 @@ describe("CniProvider under Pulumi mocks", () => {
   });
 
   it("creates the release namespace labelled privileged, except kube-system and when told not to", () => {
-    const namespaces = [...registered.values()].filter((r) => r.type === NAMESPACE);
+    const namespaces = recorded.all().filter((r) => r.type === NAMESPACE);
     expect(namespaces.map((n) => n.name)).toEqual(["calico-namespace"]);
     expect(namespaces[0]!.inputs.metadata).toEqual({ name: "tigera-operator", labels: { "pod-security.kubernetes.io/enforce": "privileged" } });
     expect(chartNamed("calico").dependsOn).toContain("calico-namespace");
@@ -135,13 +105,13 @@ describe("CniProvider under Pulumi mocks", () => {
   });
 
   it("registers under the kubeplug:network:CniProvider type", () => {
-    expect(registered.get("kubeplug:network:CniProvider::cilium")?.parent).toBeUndefined();
-    expect([...registered.values()].filter((r) => r.type === "kubeplug:network:CniProvider").map((r) => r.name)).toEqual(["calico", "cilium", "flannel"]);
+    expect(recorded.get("kubeplug:network:CniProvider", "cilium")?.parent).toBeUndefined();
+    expect(recorded.all().filter((r) => r.type === "kubeplug:network:CniProvider").map((r) => r.name)).toEqual(["calico", "cilium", "flannel"]);
   });
 
   it("refuses bad settings before registering anything", () => {
-    const before = registered.size;
+    const before = recorded.all().length;
     expect(() => new CniProvider("bad", { settings: { kind: "cilium", podCIDR: "10.244.0.0/16", kubeProxyReplacement: true } })).toThrow(KubeplugConfigError);
-    expect(registered.size).toBe(before);
+    expect(recorded.all()).toHaveLength(before);
   });
 });
