@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
 import { cniPluginsReleases, CNI_VERSIONS, StandinRelease } from "./standins/artifacts";
-import { Applied, command, failures, onNode, Scenarios, Stack, waitForFreeBridge } from "./standins/bed-support";
+import { Applied, command, failures, onNode, Scenarios, Stack, waitForFreeBridge, finishBed } from "./harness/scenarios";
 
 // Issue "CNI": plugin binaries and conflists on booted Debian nodes (systemd-nspawn), applied by the
 // harness that runs the Pulumi program's own Command inputs over SSH. The release tarballs are
@@ -45,14 +45,7 @@ describe.skipIf(skip)(`CNI plugins and conflists on real test nodes, upgraded 1.
     }
   });
 
-  afterAll(async () => {
-    try {
-      await bed?.stop();
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-      if (scenarios?.figures.length) console.log(`\n${scenarios.table("CNI e2e figures")}\n`);
-    }
-  });
+  afterAll(() => finishBed(bed, work, scenarios, "CNI e2e figures"));
 
   const on = (node: string, script: string, input?: string) => onNode(bed!, node, script, input);
   const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyStack } from "./harness/apply";
-import { ApplyReport, CommandRun, E2eFigure } from "./harness/report";
+import { ApplyInput, ApplyReport } from "./harness/report";
+import { command, finishBed, onNode as runOnNode, Scenarios, Stack, waitForFreeBridge } from "./harness/scenarios";
 import { startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
 
 // containerd on three booted Debian nodes (systemd-nspawn), applied by the test harness that runs the
@@ -19,34 +19,21 @@ const NODES = [
 const PASSWORD = "e2e-Pa55word-7f3c91";
 const ROOT = join(__dirname, "..", "..");
 
-const figures: E2eFigure[] = [];
-
-type Stack = { config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-
 describe.skipIf(skip)(`containerd on real test nodes${skip ? ` (skipped: ${skip})` : ""}`, () => {
   let bed: Testbed;
   let work: string;
   let stateFile: string;
+  let scenarios: Scenarios;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "kubeplug-e2e-"));
     stateFile = join(work, "state.json");
+    scenarios = new Scenarios(work, { mirrorPassword: PASSWORD });
+    await waitForFreeBridge();
     bed = await startTestbed({ nodes: NODES });
   });
 
-  afterAll(async () => {
-    await bed?.stop();
-    rmSync(work, { recursive: true, force: true });
-    if (figures.length > 0) {
-      const table = [
-        "| scenario | nodes | steps run | wall time | lost |",
-        "|---|---|---|---|---|",
-        ...figures.map((f) => `| ${f.scenario} | ${f.nodes} | ${f.stepsRun} | ${(f.wallMs / 1000).toFixed(1)} s | ${f.lost} |`),
-      ].join("\n");
-      console.log(`\ne2e figures:\n${table}\n`);
-      if (process.env.KUBEPLUG_E2E_FIGURES) writeFileSync(process.env.KUBEPLUG_E2E_FIGURES, JSON.stringify(figures, null, 2));
-    }
-  });
+  afterAll(() => finishBed(bed, work, scenarios, "e2e figures"));
 
   /** The dev stack, pointed at this bed's key, with registry credentials on the stable pool. */
   function baseStack(): Stack {
@@ -77,36 +64,13 @@ describe.skipIf(skip)(`containerd on real test nodes${skip ? ` (skipped: ${skip}
     return stack;
   }
 
-  async function apply(scenario: string, stack: Stack, options: { stateless?: boolean; dropConnection?: { command: string; whenStdout: string } } = {}) {
-    const stackFile = join(work, `Pulumi.e2e-${figures.length}.yaml`);
-    writeFileSync(stackFile, yaml.dump(stack));
-    const report = await applyStack({
-      stackFile,
-      stack: "e2e",
-      secrets: { mirrorPassword: PASSWORD },
-      ...(options.stateless ? {} : { stateFile }),
-      ...(options.dropConnection ? { dropConnection: options.dropConnection } : {}),
-    });
-    const ran = report.commands.filter((c) => c.status === "ok" || c.status === "failed");
-    figures.push({
-      scenario,
-      nodes: new Set(report.commands.map((c) => c.node)).size,
-      stepsRun: ran.length,
-      wallMs: report.wallMs,
-      lost: "see assertions",
-    });
-    expect(JSON.stringify(report)).not.toContain(PASSWORD);
-    return report;
+  /** Applies like `pulumi up` with a state file (unchanged steps do not run), or every step with `stateless`. */
+  function apply(scenario: string, stack: Stack, options: { stateless?: boolean; dropConnection?: ApplyInput["dropConnection"] } = {}) {
+    return scenarios.apply(scenario, stack, { ...(options.stateless ? {} : { stateFile }), ...(options.dropConnection ? { dropConnection: options.dropConnection } : {}) });
   }
 
-  const figure = () => figures[figures.length - 1]!;
-  const command = (report: ApplyReport, name: string): CommandRun => report.commands.find((c) => c.name === name)!;
-
-  async function onNode(node: string, script: string): Promise<string> {
-    const result = await bed.ssh(node, script);
-    if (result.code !== 0) throw new Error(`${node}: ${script}: exit ${result.code}: ${result.stderr}`);
-    return result.stdout.trim();
-  }
+  const figure = () => scenarios.last();
+  const onNode = (node: string, script: string) => runOnNode(bed, node, script);
 
   /** What must not move when nothing changes: file hashes and mtimes, and containerd's PID. */
   async function snapshot(node: string) {
@@ -318,6 +282,6 @@ describe.skipIf(skip)(`containerd on real test nodes${skip ? ` (skipped: ${skip}
     expect(again.commands.filter((c) => c.status === "ok").map((c) => c.name)).toEqual(["node1-containerd-configure"]);
     expect(command(again, "node1-containerd-configure").result).toMatchObject({ changed: [], restarted: [] });
     figure().lost = "nothing (the node finished the step; re-apply found it converged)";
-    figures[figures.length - 2]!.lost = "nothing (node1 finished the step after the drop)";
+    scenarios.figures[scenarios.figures.length - 2]!.lost = "nothing (node1 finished the step after the drop)";
   });
 });

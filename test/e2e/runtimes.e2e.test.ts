@@ -1,12 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
 import { crioBundle, CRIO_VERSION, kataFiles, kataRelease, KATA_VERSION, StandinRelease, youkiRelease, YOUKI_VERSION } from "./standins/artifacts";
-import { command, failures, onNode, Scenarios, Stack, waitForFreeBridge } from "./standins/bed-support";
+import { command, failures, onNode, Scenarios, Stack, waitForFreeBridge, finishBed } from "./harness/scenarios";
 
 // Issue "CRI-O, OCI runtimes": node-side installs on booted Debian nodes (systemd-nspawn), applied by the
 // harness that runs the Pulumi program's own Command inputs over SSH, against STAND-IN release
@@ -45,14 +45,7 @@ describe.skipIf(skip)(`CRI-O and OCI runtimes on real test nodes, from stand-in 
     bed = await startTestbed({ nodes: NODES });
   });
 
-  afterAll(async () => {
-    try {
-      await bed?.stop();
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-      if (scenarios?.figures.length) console.log(`\n${scenarios.table("runtimes e2e figures")}\n`);
-    }
-  });
+  afterAll(() => finishBed(bed, work, scenarios, "runtimes e2e figures"));
 
   const on = (node: string, script: string, input?: string) => onNode(bed!, node, script, input);
 
@@ -88,19 +81,13 @@ describe.skipIf(skip)(`CRI-O and OCI runtimes on real test nodes, from stand-in 
 
   // youki ---------------------------------------------------------------------------------------
 
-  const youkiPool = () => ({
-    name: "youki",
-    labels: { "kubeplug.dev/pool": "youki" },
-    runtime: {
-      kind: "containerd",
-      version: "2.1.9",
-      install: { from: "package" },
-      runtimes: {
-        runc: { engine: "runc" },
-        youki: { engine: "youki", install: { from: "release", version: YOUKI_VERSION } },
-      },
-    },
+  /** A containerd 2.1.9 pool named after the extra handler it runs next to runc. */
+  const containerdPool = (name: string, handler: Record<string, unknown>) => ({
+    name,
+    labels: { "kubeplug.dev/pool": name },
+    runtime: { kind: "containerd", version: "2.1.9", install: { from: "package" }, runtimes: { runc: { engine: "runc" }, [name]: handler } },
   });
+  const youkiPool = () => containerdPool("youki", { engine: "youki", install: { from: "release", version: YOUKI_VERSION } });
 
   it(`youki (stand-in youki-${YOUKI_VERSION}-x86_64-gnu.tar.gz): installed at /usr/local/bin/youki and wired into containerd 2.1.9`, async () => {
     const report = await scenarios.apply("youki: fresh install (stand-in release)", stack("node1", youkiPool()));
@@ -137,19 +124,7 @@ describe.skipIf(skip)(`CRI-O and OCI runtimes on real test nodes, from stand-in 
 
   // Kata ----------------------------------------------------------------------------------------
 
-  const kataPool = () => ({
-    name: "kata",
-    labels: { "kubeplug.dev/pool": "kata" },
-    runtime: {
-      kind: "containerd",
-      version: "2.1.9",
-      install: { from: "package" },
-      runtimes: {
-        runc: { engine: "runc" },
-        kata: { engine: "kata", install: { from: "release", version: KATA_VERSION } },
-      },
-    },
-  });
+  const kataPool = () => containerdPool("kata", { engine: "kata", install: { from: "release", version: KATA_VERSION } });
   const KATA_PATHS = Object.keys(kataFiles()).map((path) => `/${path}`).sort();
 
   it(`Kata (stand-in kata-static-${KATA_VERSION}-amd64.tar.zst) on a node without /dev/kvm: oci-runtimes-install refuses, nothing installed`, async () => {

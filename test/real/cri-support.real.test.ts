@@ -7,7 +7,7 @@ import { containerdBinDir } from "../support/containerd-binaries";
 import { CriClient, NamespaceMode, PodSandboxConfig } from "../support/cri/client";
 import { mountsUnder, readMounts } from "../support/mounts";
 import { BUSYBOX_IMAGE, IMAGE_TOOLS, importImages } from "../support/oci-image";
-import { PRIVATE_CONTAINERD_TOOLS, PrivateContainerd, sandboxImageOf, shimProcesses, startPrivateContainerd } from "../support/private-containerd";
+import { PRIVATE_CONTAINERD_TOOLS, PrivateContainerd, sandboxImageOf, shimProcesses, startPrivateContainerd, bridgeNetwork } from "../support/private-containerd";
 import { isRunning, listProcesses, netnsOf } from "../support/procs";
 import { missingTools } from "../support/tools";
 
@@ -53,24 +53,12 @@ const VARIANTS = [
 ] as const;
 
 const SUBNET_PREFIX = "10.244.7.";
-// host-local keeps its reservations in /var/lib/cni/networks/<name> (as on a node, so stop() is seen to release
-// them); a name per process keeps parallel runs of this file apart.
-const CNI_NETWORK = `kp-cri-${process.pid}`;
-const CNI_CONFLISTS = {
-  "10-kp-cri-test.conflist": JSON.stringify({
-    cniVersion: "1.0.0",
-    name: CNI_NETWORK,
-    plugins: [{
-      type: "bridge", bridge: "kp-cri0", isGateway: true, ipMasq: false,
-      ipam: { type: "host-local", ranges: [[{ subnet: `${SUBNET_PREFIX}0/24` }]] },
-    }],
-  }),
-};
+const NETWORK = bridgeNetwork("kp-cri", "kp-cri0", SUBNET_PREFIX);
 
 async function startVariant(line: "1.6" | "2.1", configToml: string): Promise<PrivateContainerd> {
   const workDir = mkdtempSync("/tmp/kp-cri-");
   try {
-    return await startPrivateContainerd({ configToml, binDir: containerdBinDir(line), workDir, cniConflists: CNI_CONFLISTS });
+    return await startPrivateContainerd({ configToml, binDir: containerdBinDir(line), workDir, cniConflists: NETWORK.conflists });
   } catch (err) {
     rmSync(workDir, { recursive: true, force: true });
     throw err;
@@ -130,7 +118,7 @@ function expectNothingLeft(before: ReturnType<typeof snapshot>, containerIds: st
   expect(mountsUnder(before.workDir)).toEqual([]);
   expect(readMounts().filter((m) => before.podNetns.has(m.root))).toEqual([]);
   expect(filesIn("/var/lib/cni/results").filter((f) => containerIds.some((id) => f.includes(id)))).toEqual([]);
-  const reservations = join("/var/lib/cni/networks", CNI_NETWORK);
+  const reservations = NETWORK.reservations;
   const owners = filesIn(reservations).map((f) => readFileSync(join(reservations, f), "utf8").split("\n")[0]);
   expect(owners.filter((owner) => containerIds.includes(owner!))).toEqual([]);
   for (const id of containerIds) {
@@ -142,7 +130,7 @@ function expectNothingLeft(before: ReturnType<typeof snapshot>, containerIds: st
 
 describe.skipIf(skip)(`CRI test support with a private containerd${skip ? ` (skipped: ${skip})` : ""}`, () => {
   // host-local's lock and last-reserved files; the reservations themselves are gone with the pods.
-  afterAll(() => rmSync(join("/var/lib/cni/networks", CNI_NETWORK), { recursive: true, force: true }));
+  afterAll(() => rmSync(NETWORK.reservations, { recursive: true, force: true }));
 
   describe.each(VARIANTS)("%s", (_title, { line, configToml }) => {
     let c: PrivateContainerd | undefined;

@@ -11,7 +11,7 @@ import { CriClient, PodSandboxConfig } from "../support/cri/client";
 import { fetchDeb } from "../support/debs";
 import { mountsUnder, readMounts } from "../support/mounts";
 import { BUSYBOX_IMAGE, IMAGE_TOOLS, importImages } from "../support/oci-image";
-import { PRIVATE_CONTAINERD_TOOLS, PrivateContainerd, sandboxImageOf, shimProcesses, startPrivateContainerd } from "../support/private-containerd";
+import { PRIVATE_CONTAINERD_TOOLS, PrivateContainerd, sandboxImageOf, shimProcesses, startPrivateContainerd, bridgeNetwork } from "../support/private-containerd";
 import { isRunning, listProcesses, netnsOf } from "../support/procs";
 import { missingTools } from "../support/tools";
 
@@ -170,17 +170,7 @@ function blockerFor(handler: Handler, line: Line): Blocker | undefined {
 // CNI put there. So every pod, whatever its handler, gets one from a CNI bridge, and the timings compare like with
 // like.
 const SUBNET_PREFIX = "10.244.8.";
-const CNI_NETWORK = `kp-handlers-${process.pid}`;
-const CNI_CONFLISTS = {
-  "10-kp-handlers.conflist": JSON.stringify({
-    cniVersion: "1.0.0",
-    name: CNI_NETWORK,
-    plugins: [{
-      type: "bridge", bridge: "kp-rh0", isGateway: true, ipMasq: false,
-      ipam: { type: "host-local", ranges: [[{ subnet: `${SUBNET_PREFIX}0/24` }]] },
-    }],
-  }),
-};
+const NETWORK = bridgeNetwork("kp-handlers", "kp-rh0", SUBNET_PREFIX);
 
 interface Pod {
   handler: string;
@@ -279,7 +269,7 @@ function expectNothingLeft(before: ReturnType<typeof snapshot>, ids: string[], n
   expect(netnsPaths.filter((p) => existsSync(p))).toEqual([]);
   expect(filesIn(RUNTIME_ROOT).filter((f) => ids.some((id) => f.includes(id)))).toEqual([]);
   expect(filesIn("/var/lib/cni/results").filter((f) => ids.some((id) => f.includes(id)))).toEqual([]);
-  const reservations = join("/var/lib/cni/networks", CNI_NETWORK);
+  const reservations = NETWORK.reservations;
   const owners = filesIn(reservations).map((f) => readFileSync(join(reservations, f), "utf8").split("\n")[0]);
   expect(owners.filter((owner) => ids.includes(owner!))).toEqual([]);
   for (const id of ids) {
@@ -293,7 +283,7 @@ describe.skipIf(skip)(`runtime handlers kubeplug renders, run by a real containe
   afterAll(() => {
     if (timings.length > 0) console.log(`pod start times (RunPodSandbox + CreateContainer/StartContainer):\n${timings.join("\n")}`);
     // host-local's lock and last-reserved files; the reservations themselves are gone with the pods.
-    rmSync(join("/var/lib/cni/networks", CNI_NETWORK), { recursive: true, force: true });
+    rmSync(NETWORK.reservations, { recursive: true, force: true });
   });
 
   describe.each(VARIANTS)("%s", (_title, { line, version }) => {
@@ -308,7 +298,7 @@ describe.skipIf(skip)(`runtime handlers kubeplug renders, run by a real containe
     beforeAll(async () => {
       const workDir = mkdtempSync("/tmp/kp-rh-");
       try {
-        c = await startPrivateContainerd({ configToml: rendered.configToml, binDir: containerdBinDir(line), workDir, cniConflists: CNI_CONFLISTS });
+        c = await startPrivateContainerd({ configToml: rendered.configToml, binDir: containerdBinDir(line), workDir, cniConflists: NETWORK.conflists });
       } catch (err) {
         rmSync(workDir, { recursive: true, force: true });
         throw err;

@@ -15,6 +15,21 @@ import { descendantsOf, isRunning, killAll, listProcesses, netnsOf, waitGone } f
 const run = promisify(execFile);
 
 /** Host tools a private containerd needs besides the containerd binaries themselves; for `missingTools`. */
+/**
+ * A one-bridge network for pods of a private containerd: host-local on `${subnetPrefix}0/24`.
+ * host-local keeps its reservations in /var/lib/cni/networks/<name>, as on a node (so tests see a stop
+ * release them); a name per process keeps parallel runs apart.
+ */
+export function bridgeNetwork(label: string, bridge: string, subnetPrefix: string): { name: string; conflists: Record<string, string>; reservations: string } {
+  const name = `${label}-${process.pid}`;
+  const conflist = {
+    cniVersion: "1.0.0",
+    name,
+    plugins: [{ type: "bridge", bridge, isGateway: true, ipMasq: false, ipam: { type: "host-local", ranges: [[{ subnet: `${subnetPrefix}0/24` }]] } }],
+  };
+  return { name, conflists: { [`10-${label}.conflist`]: JSON.stringify(conflist) }, reservations: join("/var/lib/cni/networks", name) };
+}
+
 export const PRIVATE_CONTAINERD_TOOLS = ["runc", "unshare", "ip", "umount"];
 // libcni's cache and host-local's default data dir; containerd does not move them with its own state.
 const CNI_CACHE_DIR = "/var/lib/cni";

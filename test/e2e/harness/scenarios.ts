@@ -1,14 +1,14 @@
 /**
- * Shared by the runtime and CNI e2e files: waiting for the one bed a machine can run, applying a stack
- * through the harness, and the per-scenario figures table the containerd e2e prints too.
+ * Shared by the e2e files: waiting for the one bed a machine can run, applying a stack through the
+ * harness, the per-scenario figures, and tearing the bed down.
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import { expect } from "vitest";
-import { applyStack } from "../harness/apply";
-import { ApplyReport, CommandRun } from "../harness/report";
+import { applyStack } from "./apply";
+import { ApplyInput, ApplyReport, CommandRun, E2eFigure } from "./report";
 import { BRIDGE, type Testbed } from "../testbed";
 
 export type Stack = { config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -37,29 +37,21 @@ export async function waitForFreeBridge(): Promise<void> {
   }
 }
 
-export interface Figure {
-  scenario: string;
-  nodes: number;
-  stepsRun: number;
-  wallMs: number;
-  lost: string;
-}
-
 export type Applied = ApplyReport & { wallMs: number };
 
 /** Applies stacks in order, one scenario each, and keeps their figures. */
 export class Scenarios {
-  readonly figures: Figure[] = [];
+  readonly figures: E2eFigure[] = [];
 
   constructor(
     private readonly work: string,
     private readonly secrets: Record<string, string> = {},
   ) {}
 
-  async apply(scenario: string, stack: Stack, options: { stateFile?: string } = {}): Promise<Applied> {
+  async apply(scenario: string, stack: Stack, options: Pick<ApplyInput, "stateFile" | "dropConnection"> = {}): Promise<Applied> {
     const stackFile = join(this.work, `Pulumi.e2e-${this.figures.length}.yaml`);
     writeFileSync(stackFile, yaml.dump(stack));
-    const report = await applyStack({ stackFile, stack: "e2e", secrets: this.secrets, ...(options.stateFile ? { stateFile: options.stateFile } : {}) });
+    const report = await applyStack({ stackFile, stack: "e2e", secrets: this.secrets, ...options });
     this.figures.push({
       scenario,
       nodes: new Set(report.commands.map((c) => c.node)).size,
@@ -72,7 +64,7 @@ export class Scenarios {
   }
 
   /** The figure of the last apply. */
-  last(): Figure {
+  last(): E2eFigure {
     return this.figures[this.figures.length - 1]!;
   }
 
@@ -83,6 +75,22 @@ export class Scenarios {
       "|---|---|---|---|---|",
       ...this.figures.map((f) => `| ${f.scenario} | ${f.nodes} | ${f.stepsRun} | ${(f.wallMs / 1000).toFixed(1)} s | ${f.lost} |`),
     ].join("\n");
+  }
+}
+
+/**
+ * Stops the bed and removes the work dir, then prints the figures; with KUBEPLUG_E2E_FIGURES set
+ * (bench/e2e.ts) they are also written there as JSON.
+ */
+export async function finishBed(bed: Testbed | undefined, work: string, scenarios: Scenarios | undefined, title: string): Promise<void> {
+  try {
+    await bed?.stop();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    if (scenarios?.figures.length) {
+      console.log(`\n${scenarios.table(title)}\n`);
+      if (process.env.KUBEPLUG_E2E_FIGURES) writeFileSync(process.env.KUBEPLUG_E2E_FIGURES, JSON.stringify(scenarios.figures, null, 2));
+    }
   }
 }
 
