@@ -6,8 +6,9 @@ export { CrioRuntime, CrioRuntimeArgs, validateCrioArgs } from "./components/run
 export { RuntimeClass, RuntimeClassArgs } from "./components/runtime/runtime-class";
 export { NodeNetwork, NodeNetworkArgs, validateNetworkArgs } from "./components/network/node-network";
 export { CniProvider, CniProviderArgs } from "./components/network/providers/provider";
-export { parseCniProvider, CniProviderSettings, CniProviderSettingsInput } from "./components/network/providers/schema";
-export { PROVIDER_RELEASES, providerValues } from "./components/network/providers/values";
+export { parseCniProvider, CniProviderSettings, CniProviderSettingsInput } from "./config/cni-provider";
+export { PROVIDER_RELEASES } from "./catalog/cni-providers";
+export { providerValues } from "./components/network/providers/values";
 export { NodeConnection } from "./components/node/connection";
 export { NodeStep, NodeStepArgs, parseStepResult, StepResult } from "./components/node/node-step";
 export { NodeStepSpec } from "./components/node/step";

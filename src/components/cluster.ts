@@ -14,7 +14,7 @@ import { CniProvider } from "./network/providers/provider";
 import { ContainerdRuntime } from "./runtime/containerd";
 import { CrioRuntime } from "./runtime/crio";
 import { RuntimeClass } from "./runtime/runtime-class";
-import { classInputs, planRuntimeClasses } from "./runtime/runtime-class-plan";
+import { classInputs, planRuntimeClasses } from "../config/runtime-class-selection";
 import { RuntimeArgsBase } from "./runtime/runtime-component";
 
 export interface ClusterArgs {

@@ -1,8 +1,8 @@
 import { Arch } from "../catalog/artifacts";
-import { ClusterConfig, NodeConfig, SshInput } from "./cluster";
+import { ClusterConfig, NodeConfig, SshConfig } from "./cluster";
 import { Findings } from "./findings";
 import { NetworkConfig } from "./network";
-import { classInputs, planRuntimeClasses } from "../components/runtime/runtime-class-plan";
+import { classInputs, planRuntimeClasses } from "./runtime-class-selection";
 import { checkCrio } from "./crio-checks";
 import { checkContainerd } from "./runtime-checks";
 import { SecretRef } from "./secrets";
@@ -16,7 +16,7 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
   firstUse(cluster.pools.map((p) => p.name), (i, j, name) => at.child("pools", i, "name").problem(`"${name}" is already the name of pools[${j}]`));
   firstUse(cluster.nodes.map((n) => n.name), (i, j, name) => at.child("nodes", i, "name").problem(`"${name}" is already the name of nodes[${j}]`));
   firstUse(
-    cluster.nodes.map((n) => `${n.address.toLowerCase()}:${effectiveSsh(cluster, n).port ?? 22}`),
+    cluster.nodes.map((n) => `${n.address.toLowerCase()}:${effectiveSsh(cluster, n).port}`),
     (i, j) => at.child("nodes", i, "address").problem(`"${cluster.nodes[i]!.address}" is already the address of nodes[${j}] (${cluster.nodes[j]!.name})`),
   );
 
@@ -78,7 +78,7 @@ function bothCredentialsMessage(node: NodeConfig): string {
 }
 
 /** Node SSH settings over the cluster defaults, key by key. */
-export function effectiveSsh(cluster: ClusterConfig, node: NodeConfig): SshInput {
+export function effectiveSsh(cluster: ClusterConfig, node: NodeConfig): SshConfig {
   return { ...cluster.ssh, ...definedOnly(node.ssh ?? {}) };
 }
 

@@ -10,34 +10,45 @@ import { enumRecord, strictObject, tagged } from "./zod";
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
-const bastion = strictObject({
-  address: hostAddress,
-  port: port.default(22),
-  user: z.string().min(1).default("root"),
-  privateKeyPath: z.string().min(1).optional(),
-  agent: z.boolean().optional(),
-}).refine((b) => !(b.privateKeyPath && b.agent), { error: "set either privateKeyPath or agent: true, not both" });
+/** Where kubeplug logs in when a stack says nothing else; `NodeConnection` falls back to the same values. */
+export const SSH_DEFAULTS = { port: 22, user: "root" } as const;
 
-/** SSH settings. Cluster-level values are defaults; a node's own `ssh` overrides them key by key. */
-const sshFields = {
-  user: z.string().min(1).optional().describe("Login user; default root. Non-root users run steps through `sudo -n`."),
-  port: port.optional().describe("Default 22."),
+const sshUser = z.string().min(1).describe("Login user. Any user other than root runs steps through `sudo -n`.");
+const sshPort = port.describe("SSH port.");
+const credentials = {
   privateKeyPath: z.string().min(1).optional().describe("Private key file, read by the program (relative paths are relative to the project)."),
   agent: z.boolean().optional().describe("Use the SSH agent at $SSH_AUTH_SOCK instead of a key file."),
+};
+
+const bastion = strictObject({
+  address: hostAddress,
+  port: sshPort.default(SSH_DEFAULTS.port),
+  user: sshUser.default(SSH_DEFAULTS.user),
+  ...credentials,
+}).refine((b) => !(b.privateKeyPath && b.agent), { error: "set either privateKeyPath or agent: true, not both" });
+
+/** A node's own SSH settings: each key it sets overrides the cluster's, the others are inherited. */
+const nodeSshFields = {
+  user: sshUser.optional(),
+  port: sshPort.optional(),
+  ...credentials,
   hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$/, {
     error: (issue) => `${describeValue(issue.input)} is not an OpenSSH public host key such as "ssh-ed25519 AAAA..."`,
   }).optional().describe("Pinned host key; without it the host key is not checked."),
-  bastion: bastion.optional(),
+  bastion: bastion.optional().describe("Jump host the connection goes through."),
 };
-const ssh = strictObject(sshFields);
-export type SshInput = z.infer<typeof ssh>;
+const nodeSsh = strictObject(nodeSshFields);
+
+/** SSH settings every node inherits, key by key. */
+const clusterSsh = strictObject({ ...nodeSshFields, user: sshUser.default(SSH_DEFAULTS.user), port: sshPort.default(SSH_DEFAULTS.port) });
+export type SshConfig = z.infer<typeof clusterSsh>;
 
 const node = strictObject({
   name: dnsLabel("node name"),
   pool: z.string().min(1).describe("Name of the pool whose runtime and settings the node gets."),
   address: hostAddress,
   arch: z.enum(ARCHITECTURES).default("amd64").describe("CPU architecture; selects download artifacts and is checked on the node."),
-  ssh: ssh.optional(),
+  ssh: nodeSsh.optional().describe("Overrides of kubeplug:cluster.ssh for this node."),
   labels: labels.default({}),
   roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["worker"]),
   podCIDR: z.string().optional().describe("The node's pod subnet (as node.spec.podCIDR): host-local IPAM without explicit ranges allocates from it."),
@@ -58,20 +69,20 @@ export type PoolConfig = z.infer<typeof pool>;
 
 const versionChecksums = z.record(z.string().min(1), enumRecord(ARCHITECTURES, checksum));
 
-const downloads = strictObject({
+export const downloadsConfig = strictObject({
   baseUrls: enumRecord(ARTIFACT_NAMES, httpUrl).default({}).describe("Per artifact, a mirror that keeps the upstream path layout below it (air-gapped file servers)."),
   checksums: enumRecord(ARTIFACT_NAMES, versionChecksums).default({}).describe("Checksums for versions the built-in catalog lacks, or for your own builds."),
   cacheDir: absolutePath.default("/var/cache/kubeplug/downloads").describe("Where nodes keep verified downloads."),
 });
-export type DownloadsConfig = z.infer<typeof downloads>;
+export type DownloadsConfig = z.infer<typeof downloadsConfig>;
 
 export const clusterConfig = strictObject({
   name: dnsLabel("cluster name"),
   kubelet: strictObject({
     cgroupDriver: z.enum(["systemd", "cgroupfs"]).default("systemd").describe("The kubelet's cgroupDriver; every runtime follows it (SystemdCgroup, cgroup_manager)."),
-  }).default({ cgroupDriver: "systemd" }),
-  ssh: ssh.default({}),
-  downloads: downloads.default({ baseUrls: {}, checksums: {}, cacheDir: "/var/cache/kubeplug/downloads" }),
+  }).prefault({}),
+  ssh: clusterSsh.prefault({}),
+  downloads: downloadsConfig.prefault({}),
   pools: z.array(pool).min(1),
   nodes: z.array(node).min(1),
   runtimeClasses: z.record(runtimeClassName, runtimeClass).default({}).describe("RuntimeClass customisations and extra classes, by class name."),

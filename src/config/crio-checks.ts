@@ -1,4 +1,4 @@
-import { CRIO_GVISOR_MIN, crioLine, SUPPORTED_CRIO_LINES } from "../components/runtime/crio-features";
+import { CRIO_GVISOR_MIN, crioLine, SUPPORTED_CRIO_LINES } from "../catalog/crio-features";
 import { CrioConfig } from "./crio";
 import { Locator } from "./findings";
 import { checkDuplicateMirrors, checkEngineHandler, PoolContext, requireArtifact } from "./runtime-checks";

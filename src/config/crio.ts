@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { basicAuth } from "./secrets";
-import { absolutePath, httpUrl, packageName, packageVersion, pinnedImage, semver } from "./primitives";
-import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName } from "./runtime-common";
+import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
+import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
 
 const containerdOnly = (key: string, hint?: string): string => `"${key}" is a containerd setting; this runtime is kind: crio${hint ? `. ${hint}` : ""}`;
@@ -23,7 +23,7 @@ const crioHandlerCommon = {
   privilegedWithoutHostDevices: z.boolean().optional(),
 };
 
-const runcLikeInstall = tagged("from", [fromBundle, fromPackage, fromRelease, fromPreinstalled]).default({ from: "bundle" });
+const runcLikeInstall = tagged("from", [fromBundle, fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "bundle" });
 
 export const crioHandler = tagged("engine", [
   strictObject({ engine: z.literal("runc"), install: runcLikeInstall, ...crioHandlerCommon }, CONTAINERD_HANDLER_KEYS),
@@ -32,7 +32,7 @@ export const crioHandler = tagged("engine", [
   strictObject(
     {
       engine: z.literal("gvisor"),
-      install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+      install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "package" }),
       platform: z.enum(["systrap", "ptrace", "kvm"]).default("systrap"),
       ...crioHandlerCommon,
     },
@@ -102,17 +102,17 @@ export const crioRuntime = strictObject(
         version: packageVersion.optional().describe("Exact package version from your CRI-O package repository."),
       }),
       strictObject({ from: z.literal("preinstalled") }),
-    ]).default({ from: "release", prefix: "/usr/local" }),
-    sandboxImage: pinnedImage.default("registry.k8s.io/pause:3.10").describe("crio.image.pause_image."),
+    ]).prefault({ from: "release" }),
+    sandboxImage: sandboxImage.describe("Pause image for pod sandboxes (crio.image.pause_image)."),
     cgroupManager: z.enum(["systemd", "cgroupfs"]).optional().describe("Must equal kubeplug:cluster.kubelet.cgroupDriver when set."),
     storageDriver: z.enum(["overlay", "vfs", "btrfs", "zfs"]).default("overlay"),
     logSizeMax: z.number().int().optional().describe("crio.runtime.log_size_max in bytes: -1 for no limit, otherwise at least 8192."),
     defaultRuntime: handlerName.default("crun"),
-    runtimes: z.record(handlerName, crioHandler).default({ crun: { engine: "crun", install: { from: "bundle" } } }),
+    runtimes: z.record(handlerName, crioHandler).prefault({ crun: { engine: "crun" } }),
     registries: strictObject({
       hosts: z.record(registryHostName, crioRegistry).default({}),
       unqualifiedSearch: z.array(registryHostName).optional().describe("unqualified-search-registries; default none (short names are refused)."),
-    }, { configPath: containerdOnly("configPath") }).default({ hosts: {} }),
+    }, { configPath: containerdOnly("configPath") }).prefault({}),
   },
   { ...CONTAINERD_KEYS, sandbox_image: 'did you mean "sandboxImage"?', overrides: "overrides are not supported for CRI-O yet: CRI-O ignores unknown keys, so kubeplug accepts only the settings it models" },
 );

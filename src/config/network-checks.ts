@@ -1,12 +1,12 @@
 import { Arch, DownloadSettings } from "../catalog/artifacts";
-import { containerdFeatures } from "../components/runtime/containerd-features";
+import { containerdFeatures } from "../catalog/containerd-features";
 import { cidrContains, cidrsOverlap, parseCidr } from "../util/cidr";
 import { CHAINED_TYPES, ConflistConfig, MIN_SPEC, REFERENCE_PLUGIN_TYPES } from "./cni-conflist";
 import { versionAtLeast } from "../util/version";
 import { Locator } from "./findings";
 import { NetworkConfig, pluginsMaxSpec, pluginsOfVersion } from "./network";
 import { requireArtifact } from "./runtime-checks";
-import { PROVIDER_RELEASES } from "../components/network/providers/values";
+import { PROVIDER_RELEASES } from "../catalog/cni-providers";
 import { unknownNameMessage } from "./suggest";
 
 /** Binaries a list needs in binDir: every plugin type and every IPAM type. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cniProviderSettings } from "../components/network/providers/schema";
+import { cniProviderSettings } from "./cni-provider";
 import { conflist } from "./cni-conflist";
 import { absolutePath, packageName, semver } from "./primitives";
 import { describeValue } from "./path";
@@ -14,7 +14,7 @@ export const REFERENCE_PLUGINS = [
 export type ReferencePlugin = (typeof REFERENCE_PLUGINS)[number];
 
 const pluginsInstall = tagged("from", [
-  strictObject({ from: z.literal("release"), version: semver("CNI plugins").describe("containernetworking/plugins release; its checksum comes from the catalog or downloads.checksums.") }),
+  strictObject({ from: z.literal("release"), version: semver("CNI plugins").default("1.9.1").describe("containernetworking/plugins release; its checksum comes from the catalog or downloads.checksums.") }),
   strictObject({
     from: z.literal("package"),
     name: packageName.default("containernetworking-plugins"),
@@ -31,19 +31,26 @@ const cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
   error: (issue) => `${describeValue(issue.input)} is not a CIDR such as "10.244.0.0/16"`,
 });
 
+/** Where runtimes look for CNI plugins and lists; a runtime component without a network takes these too. */
+const cniDirFields = {
+  binDir: absolutePath.default("/opt/cni/bin").describe("Where runtimes look for CNI plugin binaries."),
+  confDir: absolutePath.default("/etc/cni/net.d").describe("Where runtimes look for network configuration lists."),
+};
+export const cniDirs = strictObject(cniDirFields);
+export type CniDirs = z.infer<typeof cniDirs>;
+
 /** Network settings: CNI plugin binaries and network configuration lists on every node. */
 export const networkConfig = strictObject({
   podCIDR: cidr.optional().describe("The cluster's pod network; every IPAM range and node pod subnet must lie inside it."),
   cni: strictObject({
-    binDir: absolutePath.default("/opt/cni/bin").describe("Where runtimes look for CNI plugin binaries."),
-    confDir: absolutePath.default("/etc/cni/net.d").describe("Where runtimes look for network configuration lists."),
+    ...cniDirFields,
     plugins: strictObject({
-      install: pluginsInstall.default({ from: "release", version: "1.9.1" }),
+      install: pluginsInstall.prefault({ from: "release" }),
       wanted: z.array(z.enum(REFERENCE_PLUGINS)).optional().describe("Reference plugins kubeplug installs and owns; default: every plugin of the version."),
       external: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)).default([]).describe("Plugin binaries something else puts in binDir (a provider, an operator); kubeplug never touches them."),
-    }).default({ install: { from: "release", version: "1.9.1" }, external: [] }),
+    }).prefault({}),
     conflists: z.array(conflist).default([]).describe("Network configuration lists kubeplug writes and owns; none when a provider owns the network."),
-  }).default({ binDir: "/opt/cni/bin", confDir: "/etc/cni/net.d", plugins: { install: { from: "release", version: "1.9.1" }, external: [] }, conflists: [] }),
+  }).prefault({}),
   provider: cniProviderSettings.optional().describe("A CNI provider deployed with Helm; it writes its own conflist and some plugin binaries."),
 });
 export type NetworkConfig = z.infer<typeof networkConfig>;

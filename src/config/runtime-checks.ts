@@ -1,7 +1,6 @@
 import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
-import { configTree, mergeOverrides } from "../components/runtime/containerd-render";
-import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../components/runtime/containerd-features";
-import { EngineHandler, engineFacts, needsKvm } from "../components/runtime/oci-runtimes";
+import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../catalog/containerd-features";
+import { EngineHandler, engineFacts, needsKvm } from "../catalog/engines";
 import { versionAtLeast } from "../util/version";
 import { Locator } from "./findings";
 import { ContainerdConfig, RuntimeHandler } from "./runtime";
@@ -48,7 +47,7 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
     );
   }
   checkRegistries(config, at.child("registries"));
-  checkOverrides(config, at.child("overrides"), features, context);
+  checkOverrides(config, at.child("overrides"), features);
 }
 
 function checkInstall(config: ContainerdConfig, runtime: Locator, context: PoolContext): void {
@@ -154,7 +153,8 @@ const TOP_LEVEL_KEYS = new Set([
 /** CRI keys that lived in the v2 CRI plugin and moved in config version 3. */
 const MOVED_IN_V3 = new Set(["containerd", "cni", "registry", "sandbox_image", "image_decryption", "max_concurrent_downloads"]);
 
-function checkOverrides(config: ContainerdConfig, at: Locator, features: ContainerdFeatures, context: PoolContext): void {
+/** Keys kubeplug manages are refused by the plan, which renders the managed tree (planPoolRuntime). */
+function checkOverrides(config: ContainerdConfig, at: Locator, features: ContainerdFeatures): void {
   const overrides = config.overrides;
   for (const key of Object.keys(overrides)) {
     if (!TOP_LEVEL_KEYS.has(key)) at.child(key).problem(unknownNameMessage("containerd config key", key, [...TOP_LEVEL_KEYS]));
@@ -178,10 +178,6 @@ function checkOverrides(config: ContainerdConfig, at: Locator, features: Contain
     }
   }
   checkTomlValues(overrides, at);
-  const managed = configTree(config, { pool: "", cgroupDriver: context.cgroupDriver, cni: context.cni }, features);
-  for (const conflict of mergeOverrides(managed, overrides).conflicts) {
-    at.problem(`${conflict} is managed by kubeplug; set it through the typed runtime fields instead of overrides`);
-  }
 }
 
 function checkTomlValues(value: unknown, at: Locator): void {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { absolutePath, dnsLabel, packageName, packageVersion } from "./primitives";
+import { absolutePath, dnsLabel, packageName, packageVersion, pinnedImage } from "./primitives";
 import { strictObject } from "./zod";
 
 // Pieces every runtime kind shares: how binaries are installed, handler names, registry host names.
@@ -18,6 +18,9 @@ export const fromPreinstalled = strictObject({
   from: z.literal("preinstalled"),
   path: absolutePath.describe("Where the binary already is; kubeplug only checks it exists."),
 });
+
+/** The pod sandbox (pause) image; kubeadm 1.31–1.35 pins the same one. */
+export const sandboxImage = pinnedImage.default("registry.k8s.io/pause:3.10");
 
 export const annotations = z.array(z.string().min(1)).optional().describe("Annotation globs passed through to the runtime (pod_annotations / container_annotations).");
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { basicAuth } from "./secrets";
 import { describeValue } from "./path";
-import { absolutePath, httpUrl, packageName, packageVersion, pinnedImage, semver } from "./primitives";
-import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName } from "./runtime-common";
+import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
+import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
 
 const commonHandler = {
@@ -40,13 +40,13 @@ const runcShimOptions = strictObject({
 export const runtimeHandler = tagged("engine", [
   strictObject({
     engine: z.literal("runc"),
-    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "package" }),
     options: runcShimOptions.optional(),
     ...commonHandler,
   }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("crun"),
-    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "package" }),
     options: runcShimOptions.optional(),
     ...commonHandler,
   }, CRIO_HANDLER_KEYS),
@@ -58,7 +58,7 @@ export const runtimeHandler = tagged("engine", [
   }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("gvisor"),
-    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).default({ from: "package" }),
+    install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "package" }),
     platform: z.enum(["systrap", "ptrace", "kvm"]).default("systrap").describe("gVisor platform; kvm needs /dev/kvm."),
     ...commonHandler,
   }, CRIO_HANDLER_KEYS),
@@ -122,19 +122,19 @@ export const containerdRuntime = strictObject({
     }),
     strictObject({ from: z.literal("release"), prefix: absolutePath.default("/usr/local").describe("Install prefix for bin/ (upstream tarball layout).") }),
     strictObject({ from: z.literal("preinstalled") }),
-  ]).default({ from: "package", name: "containerd" }),
+  ]).prefault({ from: "package" }),
   root: absolutePath.default("/var/lib/containerd"),
   state: absolutePath.default("/run/containerd"),
   address: absolutePath.default("/run/containerd/containerd.sock").describe("gRPC socket; kubelet's runtime endpoint is unix://<address>."),
-  sandboxImage: pinnedImage.default("registry.k8s.io/pause:3.10").describe("Pause image for pod sandboxes."),
+  sandboxImage: sandboxImage.describe("Pause image for pod sandboxes (sandbox_image / sandbox)."),
   snapshotter: z.enum(["overlayfs", "native", "btrfs", "zfs", "devmapper"]).default("overlayfs"),
   cgroupDriver: z.enum(["systemd", "cgroupfs"]).optional().describe("Must equal kubeplug:cluster.kubelet.cgroupDriver when set; SystemdCgroup follows the kubelet."),
   defaultRuntime: handlerName.default("runc").describe("Handler used when a pod names no RuntimeClass."),
-  runtimes: z.record(handlerName, runtimeHandler).default({ runc: { engine: "runc", install: { from: "package" } } }),
+  runtimes: z.record(handlerName, runtimeHandler).prefault({ runc: { engine: "runc" } }),
   registries: strictObject({
     configPath: absolutePath.default("/etc/containerd/certs.d"),
     hosts: z.record(registryHostName, registryHost).default({}),
-  }).default({ configPath: "/etc/containerd/certs.d", hosts: {} }),
+  }).prefault({}),
   imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
   overrides: z.record(z.string(), z.unknown()).default({}).describe("Raw TOML tree merged into the rendered config.toml; may not change a key kubeplug manages."),
 }, CRIO_POOL_KEYS);

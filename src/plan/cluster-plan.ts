@@ -1,37 +1,39 @@
 import { Arch } from "../catalog/artifacts";
-import { NodeConfig, PoolConfig, SshInput } from "../config/cluster";
+import { ClusterConfig, NodeConfig, PoolConfig } from "../config/cluster";
 import { effectiveSsh } from "../config/cluster-checks";
+import { Findings } from "../config/findings";
+import { classInputs, planRuntimeClasses, RuntimeClassSpec } from "../config/runtime-class-selection";
 import { StackConfig } from "../config/stack";
-import { RenderedContainerd, renderContainerd } from "../components/runtime/containerd-render";
-import { containerdSteps } from "../components/runtime/containerd-steps";
-import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../components/node/step";
-import { RenderedCrio, renderCrio } from "../components/runtime/crio-render";
-import { crioSteps } from "../components/runtime/crio-steps";
+import { KubeplugConfigError } from "../errors";
 import { networkSteps } from "../components/network/network-steps";
-import { CniProviderSettings } from "../components/network/providers/schema";
-import { HelmValues, PROVIDER_RELEASES, ProviderRelease, providerValues } from "../components/network/providers/values";
-import { classInputs, planRuntimeClasses, RuntimeClassSpec } from "../components/runtime/runtime-class-plan";
+import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../components/node/step";
+import { CniProviderPlan, planCniProvider } from "./network-plan";
+import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
 
-/** What one pool's runtime renders to; shared by every node of the pool. */
-export interface PoolRuntimePlan {
-  readonly pool: PoolConfig;
-  readonly description: string;
-  readonly runtimeEndpoint: string;
-  readonly configHash: string;
-  /** Handler names the pool's runtime knows: what a RuntimeClass may point at. */
-  readonly handlers: readonly string[];
-  /** The node steps of one node of the pool, in dependency order. */
-  readonly steps: (node: StepNode & { readonly arch: Arch }) => StepDefinition[];
-  readonly containerd?: RenderedContainerd;
-  readonly crio?: RenderedCrio;
+/** Which component owns a step: the pool's runtime or the node's CNI. */
+export type StepGroup = "runtime" | "network";
+
+export interface PlannedStep extends NodeStepSpec {
+  readonly group: StepGroup;
+}
+
+/** How to reach a host, with every default applied; key files are named, never read. */
+export interface ConnectionFacts {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly privateKeyPath?: string;
+  readonly agent?: boolean;
+  readonly hostKey?: string;
+  readonly bastion?: Omit<ConnectionFacts, "bastion" | "hostKey">;
 }
 
 export interface NodePlan {
   readonly node: NodeConfig;
   readonly pool: PoolConfig;
-  readonly ssh: SshInput;
-  /** In an order that respects `dependsOn`. */
-  readonly steps: readonly NodeStepSpec[];
+  readonly connection: ConnectionFacts;
+  /** In an order that respects `dependsOn`; runtime steps first. */
+  readonly steps: readonly PlannedStep[];
 }
 
 export interface ClusterPlan {
@@ -40,70 +42,69 @@ export interface ClusterPlan {
   readonly nodes: readonly NodePlan[];
   /** Cluster objects, applied through the Kubernetes API after the node steps they depend on. */
   readonly runtimeClasses: readonly RuntimeClassSpec[];
-  readonly cniProvider?: { readonly settings: CniProviderSettings; readonly release: ProviderRelease; readonly values: HelmValues };
+  readonly cniProvider?: CniProviderPlan;
 }
 
-/** Renders every node step of a validated stack. Pure: no I/O, no Pulumi. */
+const ROOT = "kubeplug:cluster";
+
+/**
+ * The only place a cluster is composed: every node's steps, how to reach each node, and every
+ * cluster object. Pure: no I/O, no Pulumi. Throws KubeplugConfigError for what only rendering shows.
+ */
 export function planCluster(config: StackConfig): ClusterPlan {
   const { cluster } = config;
-  const pools = cluster.pools.map((pool) => planPoolRuntime(pool, config));
-  const byName = new Map(pools.map((p) => [p.pool.name, p]));
-  const nodes = cluster.nodes.map((node) => {
-    const runtime = byName.get(node.pool)!;
+  const findings = new Findings();
+  const context = { cgroupDriver: cluster.kubelet.cgroupDriver, cni: config.network.cni, downloads: cluster.downloads };
+  const planned = cluster.pools.map((pool, i) => planPoolRuntime(pool.runtime, { ...context, pool: pool.name }, findings.at(ROOT, "pools", i, "runtime")));
+  if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
+  const pools = planned as PoolRuntimePlan[];
+  const byName = new Map(pools.map((p, i) => [p.name, { runtime: p, pool: cluster.pools[i]! }]));
+  const nodes = cluster.nodes.map((node): NodePlan => {
+    const { runtime, pool } = byName.get(node.pool)!;
+    const stepNode = { name: node.name, arch: node.arch };
     return {
       node,
-      pool: runtime.pool,
-      ssh: effectiveSsh(cluster, node),
+      pool,
+      connection: connectionFacts(cluster, node),
       steps: [
-        ...runtime.steps({ name: node.name, arch: node.arch }),
-        ...(config.networkManaged ? networkSteps(config.network, { name: node.name, arch: node.arch, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads) : []),
-      ].map(buildNodeStep),
+        ...tagged("runtime", runtime.steps(stepNode)),
+        ...(config.networkManaged ? tagged("network", networkSteps(config.network, { ...stepNode, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads)) : []),
+      ],
     };
   });
   const classes = classInputs(cluster);
-  const runtimeClasses = planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes;
   const provider = config.networkManaged ? config.network.provider : undefined;
   return {
     stack: config.stack,
     pools,
     nodes,
-    runtimeClasses,
-    ...(provider ? { cniProvider: { settings: provider, release: PROVIDER_RELEASES[provider.kind], values: providerValues(provider) } } : {}),
+    runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes,
+    ...(provider ? { cniProvider: planCniProvider(provider) } : {}),
   };
 }
 
-function planPoolRuntime(pool: PoolConfig, config: StackConfig): PoolRuntimePlan {
-  const runtime = pool.runtime;
-  const context = { pool: pool.name, cgroupDriver: config.cluster.kubelet.cgroupDriver, cni: config.network.cni };
-  const downloads = config.cluster.downloads;
-  switch (runtime.kind) {
-    case "containerd": {
-      const rendered = renderContainerd(runtime, context);
-      return {
-        pool,
-        description: `containerd ${runtime.version} (config version ${rendered.features.configVersion})`,
-        runtimeEndpoint: rendered.runtimeEndpoint,
-        configHash: rendered.configHash,
-        handlers: Object.keys(runtime.runtimes),
-        steps: (node) => containerdSteps({ node, config: runtime, rendered, downloads }),
-        containerd: rendered,
-      };
-    }
-    case "crio": {
-      const rendered = renderCrio(runtime, context);
-      return {
-        pool,
-        description: `CRI-O ${runtime.version}`,
-        runtimeEndpoint: rendered.runtimeEndpoint,
-        configHash: rendered.configHash,
-        handlers: Object.keys(runtime.runtimes),
-        steps: (node) => crioSteps({ node, config: runtime, rendered, downloads }),
-        crio: rendered,
-      };
-    }
-    default: {
-      const never: never = runtime;
-      throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
-    }
-  }
+/** Renders step definitions into the specs a NodeStep runs. */
+export function nodeStepSpecs(definitions: readonly StepDefinition[]): NodeStepSpec[] {
+  return definitions.map(buildNodeStep);
 }
+
+function tagged(group: StepGroup, definitions: readonly StepDefinition[]): PlannedStep[] {
+  return nodeStepSpecs(definitions).map((spec) => ({ ...spec, group }));
+}
+
+function connectionFacts(cluster: ClusterConfig, node: NodeConfig): ConnectionFacts {
+  const ssh = effectiveSsh(cluster, node);
+  const credentials = (c: { privateKeyPath?: string | undefined; agent?: boolean | undefined }) => ({
+    ...(c.privateKeyPath ? { privateKeyPath: c.privateKeyPath } : {}),
+    ...(c.agent ? { agent: true } : {}),
+  });
+  return {
+    host: node.address,
+    port: ssh.port,
+    user: ssh.user,
+    ...credentials(ssh),
+    ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
+    ...(ssh.bastion ? { bastion: { host: ssh.bastion.address, port: ssh.bastion.port, user: ssh.bastion.user, ...credentials(ssh.bastion) } } : {}),
+  };
+}
+

@@ -24,9 +24,9 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
   lines.push(`kubeplug render: stack ${plan.stack} -> ${outDir}`);
   lines.push(`  ${nodes.length} node(s) in ${plan.pools.length} pool(s), ${stepCount} node step(s)`);
   for (const pool of plan.pools) {
-    const poolNodes = nodes.filter((n) => n.pool.name === pool.pool.name);
+    const poolNodes = nodes.filter((n) => n.pool.name === pool.name);
     if (poolNodes.length === 0) continue;
-    lines.push("", `pool ${pool.pool.name}: ${pool.description}, endpoint ${pool.runtimeEndpoint}, config ${pool.configHash.slice(0, 12)}`);
+    lines.push("", `pool ${pool.name}: ${pool.description}, endpoint ${pool.runtimeEndpoint}, config ${pool.configHash.slice(0, 12)}`);
     for (const node of poolNodes) {
       lines.push(`  node ${node.node.name} (${node.node.address}, ${node.node.arch})`);
       node.steps.forEach((step, i) => {

@@ -1,6 +1,6 @@
 import yaml from "js-yaml";
 import { NodeStepSpec } from "../components/node/step";
-import { runtimeClassManifest } from "../components/runtime/runtime-class-plan";
+import { runtimeClassManifest } from "../components/runtime/runtime-class-manifest";
 import { ClusterPlan, NodePlan } from "./cluster-plan";
 
 /** A file of the render output, by path relative to the output directory. */
@@ -45,7 +45,7 @@ export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
     const base = `nodes/${node.node.name}`;
     tree.set(`${base}/node.json`, {
       content: JSON.stringify(
-        { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: { user: node.ssh.user ?? "root", port: node.ssh.port ?? 22 }, steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
+        { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: { user: node.connection.user, port: node.connection.port }, steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
         null,
         2,
       ) + "\n",

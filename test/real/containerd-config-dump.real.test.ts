@@ -6,7 +6,7 @@ import { parse } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
 import { ContainerdConfig } from "../../src/config/runtime";
 import { CONTAINERD_CONFIG_PATH, renderCredentialFragment } from "../../src/components/runtime/containerd-render";
-import { containerdFeatures } from "../../src/components/runtime/containerd-features";
+import { containerdFeatures } from "../../src/catalog/containerd-features";
 import { parseStackFile } from "../../src/config/stack";
 import { containerdBinDir } from "../support/containerd-binaries";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";

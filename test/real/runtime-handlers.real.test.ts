@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync 
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerdFeatures } from "../../src/components/runtime/containerd-features";
+import { containerdFeatures } from "../../src/catalog/containerd-features";
 import { RenderedContainerd, renderContainerd } from "../../src/components/runtime/containerd-render";
 import { parseStackFile } from "../../src/config/stack";
 import { containerdBinDir } from "../support/containerd-binaries";

@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KubeplugConfigError } from "../../src/errors";
 import { parseStackFile } from "../../src/config/stack";
+import { planCluster } from "../../src/plan/cluster-plan";
 
 // Each `<case>.yaml` is a whole stack file that must be refused; `<case>.error.txt` holds the exact
-// message a user sees. UPDATE_BAD_CONFIG=1 is deliberately not offered: each message is reviewed by hand.
+// message a user sees, from validation or from the plan (which refuses what only rendering shows). UPDATE_BAD_CONFIG=1 is deliberately not offered: each message is reviewed by hand.
 const dir = join(__dirname, "..", "fixtures", "bad-config");
 const cases = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
 
@@ -19,7 +20,7 @@ describe("bad-config corpus", () => {
     const expected = readFileSync(join(dir, file.replace(/\.yaml$/, ".error.txt")), "utf8").trimEnd();
     let error: unknown;
     try {
-      parseStackFile("bad", text, `stacks/${file}`);
+      planCluster(parseStackFile("bad", text, `stacks/${file}`).config);
     } catch (caught) {
       error = caught;
     }

@@ -5,7 +5,7 @@ import { RenderedFile } from "../node/files";
 import { scriptAsset } from "../node/shell";
 import { StepDefinition, StepNode } from "../node/step";
 import { CNI_PLUGINS_STEP } from "./cni-plugins";
-import { PROVIDER_RELEASES } from "./providers/values";
+import { PROVIDER_RELEASES } from "../../catalog/cni-providers";
 
 export const CNI_CONFLIST_STEP = "cni-conflist";
 

@@ -3,7 +3,7 @@ import { ContainerdConfig, RegistryHostConfig } from "../../config/runtime";
 import { SecretRef } from "../../config/secrets";
 import { hashParts } from "../../util/hash";
 import { RenderedFile } from "../node/files";
-import { ContainerdFeatures, containerdFeatures } from "./containerd-features";
+import { ContainerdFeatures, containerdFeatures } from "../../catalog/containerd-features";
 import { hostsTomlFiles } from "./hosts-toml";
 import { containerdHandlerTable, containerdRuntimeFiles } from "./oci-runtimes";
 
@@ -45,7 +45,7 @@ export function renderContainerd(config: ContainerdConfig, context: ContainerdCo
   const tree = configTree(config, context, features);
   const merged = mergeOverrides(tree, config.overrides);
   if (merged.conflicts.length > 0) {
-    throw new Error(`overrides conflict with managed keys: ${merged.conflicts.join(", ")}; run the config checks first`);
+    throw new Error(`overrides conflict with managed keys: ${merged.conflicts.join(", ")}; plan the pool first (planPoolRuntime)`);
   }
   const configToml = header(config, context, features) + stringify(merged.tree);
   const registryFiles = hostsTomlFiles(config.registries);
@@ -65,6 +65,11 @@ export function renderContainerd(config: ContainerdConfig, context: ContainerdCo
     runtimeEndpoint: `unix://${config.address}`,
     configHash,
   };
+}
+
+/** Keys the overrides would change although kubeplug manages them; the plan refuses a pool that has any. */
+export function overrideConflicts(config: ContainerdConfig, context: ContainerdContext): string[] {
+  return [...mergeOverrides(configTree(config, context, requireFeatures(config.version)), config.overrides).conflicts];
 }
 
 function requireFeatures(version: string): ContainerdFeatures {

@@ -2,7 +2,7 @@ import { Arch, ArtifactName, resolveArtifact, ResolvedArtifact } from "../../cat
 import { DownloadsConfig } from "../../config/cluster";
 import { scriptAsset } from "../node/shell";
 import { StepDefinition, StepNode } from "../node/step";
-import { EngineHandler, engineBinary, engineFacts, enginePackage, isEngineHandler, needsKvm } from "./oci-runtimes";
+import { EngineHandler, engineBinary, engineFacts, enginePackage, isEngineHandler, needsKvm } from "../../catalog/engines";
 
 export const OCI_RUNTIMES_STEP = "oci-runtimes-install";
 

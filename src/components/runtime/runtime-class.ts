@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KubeplugConfigError } from "../../errors";
-import { ClassNode, nodesMissingHandler, runtimeClassManifest } from "./runtime-class-plan";
+import { ClassNode, nodesMissingHandler } from "../../config/runtime-class-selection";
+import { runtimeClassManifest } from "./runtime-class-manifest";
 
 export interface RuntimeClassArgs {
   /** The CRI handler: the runtimes-table key in containerd or CRI-O. */

@@ -4,7 +4,7 @@ import Ajv, { ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { CniProviderSettingsInput, parseCniProvider } from "../../../src/components/network/providers/schema";
+import { CniProviderSettingsInput, parseCniProvider } from "../../../src/config/cni-provider";
 import { HelmValues, providerValues } from "../../../src/components/network/providers/values";
 
 // The rendered values are checked against what each pinned chart accepts, read from the chart at its

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RecordedResources, recordResources } from "../../support/pulumi-mocks";
 import { CniProvider } from "../../../src/components/network/providers/provider";
-import { parseCniProvider } from "../../../src/components/network/providers/schema";
+import { parseCniProvider } from "../../../src/config/cni-provider";
 import { providerValues } from "../../../src/components/network/providers/values";
 import { KubeplugConfigError } from "../../../src/errors";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCniProvider } from "../../../src/components/network/providers/schema";
+import { parseCniProvider } from "../../../src/config/cni-provider";
 import { KubeplugConfigError } from "../../../src/errors";
 
 // Settings are refused with messages that name the full path and the offending value; the exact

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CniProviderSettings, CniProviderSettingsInput, parseCniProvider } from "./schema";
-import { ChartRef, HelmValues, PROVIDER_RELEASES, providerValues } from "./values";
+import { CniProviderSettings, CniProviderSettingsInput, parseCniProvider } from "../../../config/cni-provider";
+import { ChartRef, PROVIDER_RELEASES } from "../../../catalog/cni-providers";
+import { HelmValues, providerValues } from "./values";
 
 export interface CniProviderArgs {
   /** Provider settings as in `kubeplug:network.provider`; parsed here, so defaults may be left out. */

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { KubeplugConfigError } from "../../../errors";
-import { describeValue } from "../../../config/path";
-import { hostAddress, port } from "../../../config/primitives";
-import { strictObject, tagged, zodProblems } from "../../../config/zod";
-import { isNetworkAddress, parseCidr } from "../../../util/cidr";
+import { KubeplugConfigError } from "../errors";
+import { describeValue } from "./path";
+import { hostAddress, port } from "./primitives";
+import { strictObject, tagged, zodProblems } from "./zod";
+import { isNetworkAddress, parseCidr } from "../util/cidr";
 
 /**
  * Typed settings of the CNI providers kubeplug deploys with Helm (`kubeplug:network.provider`).
@@ -129,7 +129,7 @@ export type FlannelSettings = z.output<typeof flannelSettings>;
 export type CniProviderSettings = z.output<typeof cniProviderSettings>;
 /** What a caller writes: defaulted fields may be left out. */
 export type CniProviderSettingsInput = z.input<typeof cniProviderSettings>;
-export type CniProviderKind = CniProviderSettings["kind"];
+export type { CniProviderKind } from "../catalog/cni-providers";
 
 /** Parses provider settings; every problem is reported at once, located under `root`. */
 export function parseCniProvider(input: unknown, root = "kubeplug:network.provider"): CniProviderSettings {

@@ -1,5 +1,5 @@
-import { RuntimeClass as RuntimeClassModel } from "kubernetes-models/node.k8s.io/v1/RuntimeClass";
-import { RuntimeClassConfig } from "../../config/runtime-class";
+import { KATA_OVERHEAD } from "../catalog/engines";
+import { RuntimeClassConfig } from "./runtime-class";
 
 /** A node as RuntimeClass scheduling sees it: its labels and the handlers its runtime knows. */
 export interface ClassNode {
@@ -30,15 +30,6 @@ export interface ClassProblem {
   readonly field?: "handler" | "nodeSelector";
   readonly message: string;
 }
-
-/** kata-deploy's RuntimeClass overheads per hypervisor (helm-chart templates/runtimeclasses.yaml @ 4.1.0). */
-const KATA_OVERHEAD: Record<string, { cpu: string; memory: string }> = {
-  qemu: { cpu: "250m", memory: "320Mi" },
-  "qemu-runtime-rs": { cpu: "250m", memory: "320Mi" },
-  clh: { cpu: "250m", memory: "130Mi" },
-  fc: { cpu: "250m", memory: "130Mi" },
-  dragonball: { cpu: "250m", memory: "130Mi" },
-};
 
 const matches = (labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>> | undefined) =>
   !selector || Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -110,18 +101,6 @@ function deriveSelector(handler: string, pools: readonly ClassPool[], nodes: rea
 function kataOverhead(handler: string, pools: readonly ClassPool[]): { cpu: string; memory: string } | undefined {
   const kata = pools.map((p) => p.handlers[handler]).find((h) => h?.engine === "kata");
   return kata ? KATA_OVERHEAD[kata.hypervisor ?? "qemu"] : undefined;
-}
-
-/** The RuntimeClass object, checked against the Kubernetes schema (kubernetes-models). */
-export function runtimeClassManifest(spec: Omit<RuntimeClassSpec, "nodes">): RuntimeClassModel {
-  const model = new RuntimeClassModel({
-    metadata: { name: spec.name, labels: { "app.kubernetes.io/managed-by": "kubeplug" } },
-    handler: spec.handler,
-    ...(spec.nodeSelector ? { scheduling: { nodeSelector: { ...spec.nodeSelector } } } : {}),
-    ...(spec.overhead ? { overhead: { podFixed: { ...spec.overhead } as Record<string, string> } } : {}),
-  });
-  model.validate();
-  return model;
 }
 
 /** The pools and nodes of a stack as RuntimeClass planning sees them (node labels over pool labels). */

@@ -1,0 +1,105 @@
+import { ArtifactName } from "./artifacts";
+
+/**
+ * The low-level OCI runtimes kubeplug knows: how each is installed, where its binary lands, and how
+ * containerd and CRI-O are told to run it. Both runtimes' handler types share this shape.
+ */
+export type Engine = "runc" | "crun" | "youki" | "gvisor" | "kata";
+
+export type InstallSource =
+  | { readonly from: "package"; readonly name?: string | undefined; readonly version?: string | undefined }
+  | { readonly from: "release"; readonly version: string }
+  | { readonly from: "preinstalled"; readonly path: string }
+  /** Built into the CRI-O release bundle, installed with CRI-O itself. */
+  | { readonly from: "bundle" };
+
+export interface EngineHandler {
+  readonly engine: Engine;
+  readonly install: InstallSource;
+  readonly platform?: "systrap" | "ptrace" | "kvm";
+  readonly hypervisor?: "qemu" | "clh" | "fc" | "dragonball" | "qemu-runtime-rs";
+}
+
+interface EngineFacts {
+  /** Debian package and the binary it installs, where Debian ships one. */
+  readonly package?: { readonly name: string; readonly binary: string };
+  /** Upstream release artifacts and where kubeplug installs the main binary from them. */
+  readonly release?: { readonly artifacts: readonly ArtifactName[]; readonly binary: string };
+  /** Where the CRI-O bundle puts its own build. */
+  readonly bundle?: string;
+}
+
+const ENGINES: Record<Engine, EngineFacts> = {
+  runc: {
+    package: { name: "runc", binary: "/usr/sbin/runc" },
+    release: { artifacts: ["runc"], binary: "/usr/local/sbin/runc" },
+    bundle: "/usr/libexec/crio/runc",
+  },
+  crun: {
+    package: { name: "crun", binary: "/usr/bin/crun" },
+    release: { artifacts: ["crun"], binary: "/usr/local/bin/crun" },
+    bundle: "/usr/libexec/crio/crun",
+  },
+  youki: { release: { artifacts: ["youki"], binary: "/usr/local/bin/youki" } },
+  gvisor: {
+    package: { name: "runsc", binary: "/usr/bin/runsc" },
+    release: { artifacts: ["gvisor-runsc", "gvisor-containerd-shim"], binary: "/usr/local/bin/runsc" },
+  },
+  kata: { release: { artifacts: ["kata-containers"], binary: "/opt/kata/bin/containerd-shim-kata-v2" } },
+};
+
+export const ENGINE_NAMES = Object.keys(ENGINES) as Engine[];
+
+export function engineFacts(engine: Engine): EngineFacts {
+  return ENGINES[engine];
+}
+
+export function isEngineHandler<H extends { engine: string }>(handler: H): handler is H & EngineHandler {
+  return handler.engine in ENGINES;
+}
+
+/** The path of the runtime binary a handler runs, given how it is installed. */
+export function engineBinary(handler: EngineHandler): string {
+  const facts = ENGINES[handler.engine];
+  const install = handler.install;
+  switch (install.from) {
+    case "preinstalled":
+      return install.path;
+    case "package":
+      return facts.package!.binary;
+    case "release":
+      return facts.release!.binary;
+    case "bundle":
+      return facts.bundle!;
+    default: {
+      const never: never = install;
+      throw new Error(`unhandled install ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The Debian package that provides an engine, as the handler's install section names it. */
+export function enginePackage(engine: Engine, install: { readonly name?: string | undefined; readonly version?: string | undefined }): { name: string; version?: string } {
+  const name = install.name ?? ENGINES[engine].package?.name;
+  if (!name) throw new Error(`${engine} has no Debian package; the schema should not allow install.from: package`);
+  return install.version ? { name, version: install.version } : { name };
+}
+
+/** Kata always runs VMs; gVisor only on its kvm platform. Both then need /dev/kvm on the node. */
+export function needsKvm(handler: EngineHandler): boolean {
+  return handler.engine === "kata" || (handler.engine === "gvisor" && handler.platform === "kvm");
+}
+
+/** Debian's runsc package has no containerd-shim-runsc-v1, so the runc shim drives runsc directly. */
+export function gvisorUsesRuncShim(handler: EngineHandler): boolean {
+  return handler.install.from === "package";
+}
+
+/** kata-deploy's RuntimeClass overheads per hypervisor (helm-chart templates/runtimeclasses.yaml @ 4.1.0). */
+export const KATA_OVERHEAD: Readonly<Record<string, { readonly cpu: string; readonly memory: string }>> = {
+  qemu: { cpu: "250m", memory: "320Mi" },
+  "qemu-runtime-rs": { cpu: "250m", memory: "320Mi" },
+  clh: { cpu: "250m", memory: "130Mi" },
+  fc: { cpu: "250m", memory: "130Mi" },
+  dragonball: { cpu: "250m", memory: "130Mi" },
+};

@@ -1,0 +1,104 @@
+import { Arch } from "../catalog/artifacts";
+import { DownloadsConfig } from "../config/cluster";
+import { Locator } from "../config/findings";
+import { RuntimeConfig } from "../config/cluster";
+import { SecretRef } from "../config/secrets";
+import { overrideConflicts, RenderedContainerd, renderContainerd, renderCredentialFragment } from "../components/runtime/containerd-render";
+import { containerdSteps } from "../components/runtime/containerd-steps";
+import { RenderedCrio, renderCrio, renderCrioAuthJson } from "../components/runtime/crio-render";
+import { crioSteps } from "../components/runtime/crio-steps";
+import { StepDefinition, StepNode } from "../components/node/step";
+
+/** What a pool's runtime takes from the rest of the stack. */
+export interface RuntimeContext {
+  readonly pool: string;
+  readonly cgroupDriver: "systemd" | "cgroupfs";
+  readonly cni: { readonly binDir: string; readonly confDir: string };
+  readonly downloads: DownloadsConfig;
+}
+
+/**
+ * The secret payload a pool's configure step reads on stdin: which secrets it needs and how their
+ * values become the payload. The values themselves only exist when a Pulumi program resolves them.
+ */
+export interface SecretStdin {
+  readonly refs: readonly SecretRef[];
+  readonly render: (values: readonly string[]) => string;
+}
+
+/** What one pool's runtime renders to; shared by every node of the pool. */
+export interface PoolRuntimePlan {
+  readonly name: string;
+  readonly kind: RuntimeConfig["kind"];
+  readonly description: string;
+  readonly runtimeEndpoint: string;
+  readonly configHash: string;
+  /** Handler names the pool's runtime knows: what a RuntimeClass may point at. */
+  readonly handlers: readonly string[];
+  readonly stdin?: SecretStdin;
+  /** The runtime steps of one node of the pool, in dependency order. */
+  readonly steps: (node: StepNode & { readonly arch: Arch }) => StepDefinition[];
+  readonly containerd?: RenderedContainerd;
+  readonly crio?: RenderedCrio;
+}
+
+/**
+ * Renders a validated runtime section. The one check that needs the rendered config happens here:
+ * overrides may not change a key kubeplug manages (recorded at `at.overrides`; nothing is returned then).
+ */
+export function planPoolRuntime(runtime: RuntimeConfig, context: RuntimeContext, at: Locator): PoolRuntimePlan | undefined {
+  const { downloads } = context;
+  switch (runtime.kind) {
+    case "containerd": {
+      const conflicts = overrideConflicts(runtime, context);
+      for (const key of conflicts) at.child("overrides").problem(`${key} is managed by kubeplug; set it through the typed runtime fields instead of overrides`);
+      if (conflicts.length > 0) return undefined;
+      const rendered = renderContainerd(runtime, context);
+      const credentials = rendered.credentials;
+      return {
+        name: context.pool,
+        kind: runtime.kind,
+        description: `containerd ${runtime.version} (config version ${rendered.features.configVersion})`,
+        runtimeEndpoint: rendered.runtimeEndpoint,
+        configHash: rendered.configHash,
+        handlers: Object.keys(runtime.runtimes),
+        ...(credentials.length > 0
+          ? {
+              stdin: {
+                refs: credentials.map((c) => c.password),
+                render: (values) => renderCredentialFragment(runtime.version, credentials.map((c, i) => ({ host: c.host, username: c.username, password: values[i]! }))),
+              },
+            }
+          : {}),
+        steps: (node) => containerdSteps({ node, config: runtime, rendered, downloads }),
+        containerd: rendered,
+      };
+    }
+    case "crio": {
+      const rendered = renderCrio(runtime, context);
+      const credentials = rendered.credentials;
+      return {
+        name: context.pool,
+        kind: runtime.kind,
+        description: `CRI-O ${runtime.version}`,
+        runtimeEndpoint: rendered.runtimeEndpoint,
+        configHash: rendered.configHash,
+        handlers: Object.keys(runtime.runtimes),
+        ...(credentials.length > 0
+          ? {
+              stdin: {
+                refs: credentials.map((c) => c.password),
+                render: (values) => renderCrioAuthJson(credentials.map((c, i) => ({ registry: c.registry, username: c.username, password: values[i]! }))),
+              },
+            }
+          : {}),
+        steps: (node) => crioSteps({ node, config: runtime, rendered, downloads }),
+        crio: rendered,
+      };
+    }
+    default: {
+      const never: never = runtime;
+      throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
+    }
+  }
+}
