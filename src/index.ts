@@ -1,10 +1,11 @@
-// kubeplug's public API: components, their argument types, and the pure renderers behind them.
+// kubeplug's public API: components, their argument types, and the pure plan behind them.
 export { Cluster, ClusterArgs } from "./components/cluster";
-export { ContainerdRuntime, ContainerdRuntimeArgs, RuntimeNode, validateContainerdArgs } from "./components/runtime/containerd";
+export { ContainerdRuntime, ContainerdRuntimeArgs, planContainerdArgs, RuntimeNode } from "./components/runtime/containerd";
 export { renderContainerd, RenderedContainerd } from "./components/runtime/containerd-render";
-export { CrioRuntime, CrioRuntimeArgs, validateCrioArgs } from "./components/runtime/crio";
+export { CrioRuntime, CrioRuntimeArgs, planCrioArgs } from "./components/runtime/crio";
+export { PlannedRuntimeArgs } from "./components/runtime/runtime-component";
 export { RuntimeClass, RuntimeClassArgs } from "./components/runtime/runtime-class";
-export { NodeNetwork, NodeNetworkArgs, validateNetworkArgs } from "./components/network/node-network";
+export { NodeNetwork, NodeNetworkArgs, planNetworkArgs } from "./components/network/node-network";
 export { CniProvider, CniProviderArgs } from "./components/network/providers/provider";
 export { parseCniProvider, CniProviderSettings, CniProviderSettingsInput } from "./config/cni-provider";
 export { PROVIDER_RELEASES } from "./catalog/cni-providers";
@@ -13,5 +14,7 @@ export { NodeConnection } from "./components/node/connection";
 export { NodeStep, NodeStepArgs, parseStepResult, StepResult } from "./components/node/node-step";
 export { NodeStepSpec } from "./components/node/step";
 export { loadStack, parseStackFile, StackConfig, validateStackConfig } from "./config/stack";
-export { planCluster, ClusterPlan } from "./plan/cluster-plan";
+export { planCluster, ClusterPlan, ConnectionFacts, NodePlan, PlannedStep } from "./plan/cluster-plan";
+export { PoolRuntimePlan } from "./plan/runtime-plan";
+export { CniProviderPlan } from "./plan/network-plan";
 export { KubeplugConfigError, ConfigProblem } from "./errors";

@@ -7,6 +7,7 @@ import { forEachSecretRef } from "./config/cluster-checks";
 import { NAMESPACE, validateStackConfig } from "./config/stack";
 import { secretRefId } from "./config/secrets";
 import { Cluster } from "./components/cluster";
+import { planCluster } from "./plan/cluster-plan";
 
 /** Pulumi decrypts secret config before the program runs; this tells which keys were secret. */
 const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
@@ -29,9 +30,11 @@ function parseConfigValue(raw: string): unknown {
   }
 }
 
+/** The one path: validate the stack, plan the cluster, map the plan onto resources. */
 export function stackProgram() {
   const { config, warnings } = validateStackConfig(pulumi.getStack(), stackValues());
   for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`);
+  const plan = planCluster(config);
 
   const kubeplug = new pulumi.Config(NAMESPACE);
   const secrets: Record<string, pulumi.Input<string>> = {};
@@ -47,7 +50,7 @@ export function stackProgram() {
     }
   });
 
-  const cluster = new Cluster(config.cluster.name, { stack: config, secrets });
+  const cluster = new Cluster(config.cluster.name, { plan, secrets });
   return { runtimeEndpoints: cluster.runtimeEndpoints };
 }
 

@@ -3,28 +3,25 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeConfig, PoolConfig } from "../config/cluster";
-import { effectiveSsh } from "../config/cluster-checks";
-import { StackConfig } from "../config/stack";
+import { ClusterPlan, ConnectionFacts, NodePlan, StepGroup } from "../plan/cluster-plan";
 import { NodeConnection } from "./node/connection";
-import { NodeStep } from "./node/node-step";
+import { NodeStep, PlannedNode } from "./node/node-step";
 import { SecretValues } from "./node/secret-payload";
 import { NodeNetwork } from "./network/node-network";
 import { CniProvider } from "./network/providers/provider";
 import { ContainerdRuntime } from "./runtime/containerd";
 import { CrioRuntime } from "./runtime/crio";
 import { RuntimeClass } from "./runtime/runtime-class";
-import { classInputs, planRuntimeClasses } from "../config/runtime-class-selection";
-import { RuntimeArgsBase } from "./runtime/runtime-component";
+import { PlannedRuntimeArgs } from "./runtime/runtime-component";
 
 export interface ClusterArgs {
-  /** A validated stack (validateStackConfig / loadStack). */
-  readonly stack: StackConfig;
+  /** What planCluster made of a validated stack (loadStack / validateStackConfig). */
+  readonly plan: ClusterPlan;
   /** Secret values by reference id (`config:<key>`, `env:<NAME>`). */
   readonly secrets?: SecretValues;
   /** Reads a private key named by `privateKeyPath`; default: the file, relative to the working directory, as a secret. */
   readonly readPrivateKey?: (path: string) => pulumi.Input<string>;
-  /** Where RuntimeClasses go; default: the ambient kubeconfig. */
+  /** Where RuntimeClasses and the CNI provider go; default: the ambient kubeconfig. */
   readonly kubernetesProvider?: k8s.Provider;
 }
 
@@ -34,7 +31,15 @@ const readKeyFile = (path: string): pulumi.Output<string> =>
 
 type PoolRuntime = ContainerdRuntime | CrioRuntime;
 
-/** Every node pool of a stack with its runtime, and the RuntimeClasses for their handlers. */
+const RUNTIME_COMPONENTS = {
+  containerd: (name: string, args: PlannedRuntimeArgs, opts: pulumi.ComponentResourceOptions) => new ContainerdRuntime(name, args, opts),
+  crio: (name: string, args: PlannedRuntimeArgs, opts: pulumi.ComponentResourceOptions) => new CrioRuntime(name, args, opts),
+} as const;
+
+/**
+ * A cluster plan as Pulumi resources: per pool its runtime and CNI, then the RuntimeClasses and the
+ * CNI provider. Everything was validated and decided by planCluster; this only maps it.
+ */
 export class Cluster extends pulumi.ComponentResource {
   readonly runtimes: Readonly<Record<string, PoolRuntime>>;
   readonly runtimeClasses: Readonly<Record<string, RuntimeClass>>;
@@ -47,99 +52,63 @@ export class Cluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeplug:index:Cluster", name, {}, opts);
-    const { cluster } = args.stack;
+    const { plan } = args;
     const readKey = args.readPrivateKey ?? readKeyFile;
+    const k8sProvider = args.kubernetesProvider ? { providers: { kubernetes: args.kubernetesProvider } } : {};
     const runtimes: Record<string, PoolRuntime> = {};
-    const endpoints: Record<string, pulumi.Output<string>> = {};
-    const stepsByNode: Record<string, readonly NodeStep[]> = {};
     const networks: Record<string, NodeNetwork> = {};
-    for (const pool of cluster.pools) {
-      const nodes = cluster.nodes.filter((n) => n.pool === pool.name);
+    const stepsByNode: Record<string, readonly NodeStep[]> = {};
+    for (const pool of plan.pools) {
+      const nodes = plan.nodes.filter((n) => n.pool.name === pool.name);
       if (nodes.length === 0) continue;
-      const base: RuntimeArgsBase = {
-        nodes: nodes.map((node) => ({ name: node.name, arch: node.arch, connection: nodeConnection(args.stack, node, readKey) })),
-        kubeletCgroupDriver: cluster.kubelet.cgroupDriver,
-        downloads: cluster.downloads,
-        cni: args.stack.network.cni,
-        ...(pool.virtualization !== undefined ? { virtualization: pool.virtualization } : {}),
-        secrets: args.secrets ?? {},
-      };
-      const runtime = poolRuntime(pool, base, this);
-      if (args.stack.networkManaged) {
-        networks[pool.name] = new NodeNetwork(
-          `${pool.name}-network`,
-          {
-            nodes: nodes.map((node, i) => ({ ...base.nodes[i]!, pool: pool.name, ...(node.podCIDR ? { podCIDR: node.podCIDR } : {}) })),
-            config: args.stack.network,
-            downloads: cluster.downloads,
-          },
-          { parent: this },
-        );
-      }
+      const planned = (group: StepGroup): PlannedNode[] =>
+        nodes.map((n) => ({ name: n.node.name, connection: nodeConnection(n.connection, readKey), steps: n.steps.filter((s) => s.group === group) }));
+      const runtime = RUNTIME_COMPONENTS[pool.kind](pool.name, { fromPlan: { runtime: pool, nodes: planned("runtime") }, ...(args.secrets ? { secrets: args.secrets } : {}) }, { parent: this });
       runtimes[pool.name] = runtime;
       Object.assign(stepsByNode, runtime.nodeSteps);
-      for (const node of nodes) endpoints[node.name] = runtime.runtimeEndpoint;
+      if (hasSteps(nodes, "network")) networks[pool.name] = new NodeNetwork(`${pool.name}-network`, { fromPlan: { nodes: planned("network") } }, { parent: this });
     }
     this.runtimes = runtimes;
     this.networks = networks;
-    this.runtimeEndpoints = pulumi.output(endpoints);
+    this.runtimeEndpoints = pulumi.output(Object.fromEntries(plan.nodes.map((n) => [n.node.name, plan.pools.find((p) => p.name === n.pool.name)!.runtimeEndpoint])));
 
-    const { pools, nodes } = classInputs(cluster);
-    const classes: Record<string, RuntimeClass> = {};
-    for (const spec of planRuntimeClasses(pools, nodes, cluster.runtimeClasses).classes) {
-      classes[spec.name] = new RuntimeClass(
+    this.runtimeClasses = Object.fromEntries(
+      plan.runtimeClasses.map((spec) => [
         spec.name,
-        { handler: spec.handler, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}), ...(spec.overhead ? { overhead: spec.overhead } : {}), nodes },
-        {
+        new RuntimeClass(spec.name, { fromPlan: spec }, {
           parent: this,
           // The class appears only after every node it selects has the handler configured.
           dependsOn: spec.nodes.flatMap((n) => (stepsByNode[n] ?? []).slice(-1)),
-          ...(args.kubernetesProvider ? { providers: { kubernetes: args.kubernetesProvider } } : {}),
-        },
-      );
-    }
-    this.runtimeClasses = classes;
+          ...k8sProvider,
+        }),
+      ]),
+    );
 
-    const provider = args.stack.networkManaged ? args.stack.network.provider : undefined;
-    this.cniProvider = provider
+    this.cniProvider = plan.cniProvider
       ? new CniProvider(
-          provider.kind,
+          plan.cniProvider.settings.kind,
           // The agents start on nodes whose runtime and CNI plugins are in place.
-          { settings: provider, dependsOn: [...Object.values(stepsByNode), ...Object.values(networks).flatMap((n) => Object.values(n.nodeSteps))].flat() },
-          { parent: this, ...(args.kubernetesProvider ? { providers: { kubernetes: args.kubernetesProvider } } : {}) },
+          { fromPlan: plan.cniProvider, dependsOn: [...Object.values(stepsByNode), ...Object.values(networks).flatMap((n) => Object.values(n.nodeSteps))].flat() },
+          { parent: this, ...k8sProvider },
         )
       : undefined;
     this.registerOutputs({ runtimeEndpoints: this.runtimeEndpoints });
   }
 }
 
-function poolRuntime(pool: PoolConfig, base: RuntimeArgsBase, parent: pulumi.Resource): PoolRuntime {
-  const runtime = pool.runtime;
-  switch (runtime.kind) {
-    case "containerd":
-      return new ContainerdRuntime(pool.name, { ...base, config: runtime }, { parent });
-    case "crio":
-      return new CrioRuntime(pool.name, { ...base, config: runtime }, { parent });
-    default: {
-      const never: never = runtime;
-      throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
-    }
-  }
-}
+const hasSteps = (nodes: readonly NodePlan[], group: StepGroup) => nodes.some((n) => n.steps.some((s) => s.group === group));
 
-function nodeConnection(stack: StackConfig, node: NodeConfig, readKey: (path: string) => pulumi.Input<string>): NodeConnection {
-  const ssh = effectiveSsh(stack.cluster, node);
-  const agentSocketPath = () => process.env.SSH_AUTH_SOCK ?? "";
-  const credentials = (c: { privateKeyPath?: string; agent?: boolean }) =>
-    c.privateKeyPath ? { privateKey: readKey(c.privateKeyPath) } : c.agent ? { agentSocketPath: agentSocketPath() } : {};
+/** The plan names key files; only the program reads them, so key material never enters a plan. */
+function nodeConnection(facts: ConnectionFacts, readKey: (path: string) => pulumi.Input<string>): NodeConnection {
+  const credentials = (c: { readonly privateKeyPath?: string; readonly agent?: boolean }) =>
+    c.privateKeyPath ? { privateKey: readKey(c.privateKeyPath) } : c.agent ? { agentSocketPath: process.env.SSH_AUTH_SOCK ?? "" } : {};
+  const { bastion } = facts;
   return {
-    host: node.address,
-    port: ssh.port ?? 22,
-    user: ssh.user ?? "root",
-    ...credentials(ssh),
-    ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
-    ...(ssh.bastion
-      ? { bastion: { host: ssh.bastion.address, port: ssh.bastion.port, user: ssh.bastion.user, ...credentials(ssh.bastion) } }
-      : {}),
+    host: facts.host,
+    port: facts.port,
+    user: facts.user,
+    ...credentials(facts),
+    ...(facts.hostKey ? { hostKey: facts.hostKey } : {}),
+    ...(bastion ? { bastion: { host: bastion.host, port: bastion.port, user: bastion.user, ...credentials(bastion) } } : {}),
   };
 }

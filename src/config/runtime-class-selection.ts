@@ -31,7 +31,7 @@ export interface ClassProblem {
   readonly message: string;
 }
 
-const matches = (labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>> | undefined) =>
+export const matches = (labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>> | undefined) =>
   !selector || Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /** The nodes a selector picks that do not have the handler: a pod scheduled there would fail to start. */

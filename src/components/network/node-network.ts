@@ -1,23 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { Arch } from "../../catalog/artifacts";
-import { DownloadsConfig } from "../../config/cluster";
-import { Findings } from "../../config/findings";
-import { NetworkConfig, networkConfig } from "../../config/network";
-import { checkNetwork } from "../../config/network-checks";
-import { zodProblems } from "../../config/zod";
-import { KubeplugConfigError } from "../../errors";
+import { downloadsConfig } from "../../config/cluster";
+import { networkConfig } from "../../config/network";
+import { NetworkComponentNode, planNetworkComponent } from "../../plan/component-plans";
 import { NodeConnection } from "../node/connection";
-import { createStepsForNodes, NodeStep } from "../node/node-step";
-import { networkSteps } from "./network-steps";
+import { connectPlanned, createNodeSteps, NodeStep, PlannedNode, warnAll } from "../node/node-step";
 
-export interface NetworkNode {
+export interface NetworkNode extends NetworkComponentNode {
   readonly name: string;
-  readonly arch?: Arch;
-  /** Pool name: conflists may be limited to pools. */
-  readonly pool?: string;
-  /** The node's pod subnet; host-local IPAM without ranges allocates from it. */
-  readonly podCIDR?: string;
   readonly connection: NodeConnection;
 }
 
@@ -25,25 +15,18 @@ export interface NodeNetworkArgs {
   readonly nodes: readonly NetworkNode[];
   /** The same shape as `kubeplug:network` in a stack file. */
   readonly config: z.input<typeof networkConfig>;
-  readonly downloads?: Partial<DownloadsConfig>;
+  /** As `kubeplug:cluster.downloads`. */
+  readonly downloads?: z.input<typeof downloadsConfig>;
 }
 
-/** Parses and checks the arguments as a stack's `kubeplug:network` is checked; errors are rooted at `network`. */
-export function validateNetworkArgs(args: NodeNetworkArgs): { config: NetworkConfig; downloads: DownloadsConfig } {
-  const parsed = networkConfig.safeParse(args.config, { reportInput: true });
-  if (!parsed.success) throw new KubeplugConfigError(zodProblems("network", parsed.error));
-  const downloads: DownloadsConfig = {
-    baseUrls: args.downloads?.baseUrls ?? {},
-    checksums: args.downloads?.checksums ?? {},
-    cacheDir: args.downloads?.cacheDir ?? "/var/cache/kubeplug/downloads",
-  };
-  const nodes = args.nodes.map((n) => ({ name: n.name, pool: n.pool ?? "default", arch: n.arch ?? "amd64", podCIDR: n.podCIDR }));
-  const pools = [...new Set(nodes.map((n) => n.pool))].map((name) => ({ name }));
-  const findings = new Findings();
-  checkNetwork(parsed.data, { pools, nodes, downloads }, findings.at("network"), findings.at("nodes"));
-  if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
-  for (const w of findings.warnings) pulumi.log.warn(`${w.path}: ${w.message}`);
-  return { config: parsed.data, downloads };
+/** A network planCluster has already validated and planned: what Cluster passes. */
+export interface PlannedNetworkArgs {
+  readonly fromPlan: { readonly nodes: readonly PlannedNode[] };
+}
+
+/** Validates and plans the arguments as a stack's `kubeplug:network` is; errors are rooted at `network`. */
+export function planNetworkArgs(args: NodeNetworkArgs) {
+  return planNetworkComponent(args.nodes, args);
 }
 
 /**
@@ -53,19 +36,16 @@ export function validateNetworkArgs(args: NodeNetworkArgs): { config: NetworkCon
 export class NodeNetwork extends pulumi.ComponentResource {
   readonly nodeSteps: Readonly<Record<string, readonly NodeStep[]>>;
 
-  constructor(name: string, args: NodeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: NodeNetworkArgs | PlannedNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    const planned = "fromPlan" in args ? { nodes: args.fromPlan.nodes, warnings: [] } : plannedNetwork(args);
     super("kubeplug:network:NodeNetwork", name, {}, opts);
-    const { config, downloads } = validateNetworkArgs(args);
-    const byName = new Map(args.nodes.map((n) => [n.name, n]));
-    this.nodeSteps = createStepsForNodes(
-      this,
-      args.nodes,
-      (node) => {
-        const spec = byName.get(node.name)!;
-        return networkSteps(config, { ...node, pool: spec.pool ?? "default", podCIDR: spec.podCIDR }, downloads);
-      },
-      undefined,
-    );
+    warnAll(planned.warnings, this);
+    this.nodeSteps = Object.fromEntries(planned.nodes.map((node) => [node.name, createNodeSteps(node, undefined, this)]));
     this.registerOutputs({});
   }
+}
+
+function plannedNetwork(args: NodeNetworkArgs) {
+  const planned = planNetworkArgs(args);
+  return { nodes: connectPlanned(planned.nodes, args.nodes), warnings: planned.warnings };
 }

@@ -1,12 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
+import { SSH_DEFAULTS } from "../../config/cluster";
 
-/** How to reach one host over SSH. Plain data, so programs that import kubeplug can build it themselves. */
+/**
+ * How to reach one host over SSH. Programs that import kubeplug build it themselves; the host and
+ * key may be Outputs of resources in the same program (a VM's address, a generated key).
+ */
 export interface NodeConnection {
-  readonly host: string;
-  /** Default 22. */
+  readonly host: pulumi.Input<string>;
+  /** Default 22 (SSH_DEFAULTS). */
   readonly port?: number;
-  /** Default root. Any other user runs steps through `sudo -n`, so it needs password-less sudo. */
+  /** Default root (SSH_DEFAULTS). Any other user runs steps through `sudo -n`, so it needs password-less sudo. */
   readonly user?: string;
   /** The private key itself (not a path); pass a Pulumi secret. */
   readonly privateKey?: pulumi.Input<string>;
@@ -36,13 +40,13 @@ export function commandConnection(connection: NodeConnection): command.types.inp
 function sshFields(c: Omit<NodeConnection, "bastion" | "hostKey">) {
   return {
     host: c.host,
-    port: c.port ?? 22,
-    user: c.user ?? "root",
+    port: c.port ?? SSH_DEFAULTS.port,
+    user: c.user ?? SSH_DEFAULTS.user,
     ...(c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
     ...(c.agentSocketPath !== undefined ? { agentSocketPath: c.agentSocketPath } : {}),
   };
 }
 
 export function becomeFor(connection: NodeConnection): "root" | "sudo" {
-  return (connection.user ?? "root") === "root" ? "root" : "sudo";
+  return (connection.user ?? SSH_DEFAULTS.user) === "root" ? "root" : "sudo";
 }

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { becomeFor, commandConnection, NodeConnection } from "./connection";
-import { Arch } from "../../catalog/artifacts";
-import { buildNodeStep, NodeStepSpec, remoteCommand, StepDefinition, StepNode } from "./step";
+import { ConfigWarning } from "../../errors";
+import { NodeStepSpec, remoteCommand } from "./step";
 
 export interface NodeStepArgs {
   readonly connection: NodeConnection;
@@ -61,15 +61,17 @@ export class NodeStep extends pulumi.ComponentResource {
   }
 }
 
+/** A node and the step specs a plan gives it, with the connection the steps run over. */
+export interface PlannedNode {
+  readonly name: string;
+  readonly connection: NodeConnection;
+  readonly steps: readonly NodeStepSpec[];
+}
+
 /** A node's steps as NodeStep resources, each depending on the steps its spec names. */
-export function createNodeSteps(
-  node: { readonly name: string; readonly connection: NodeConnection },
-  specs: readonly NodeStepSpec[],
-  stdin: pulumi.Output<string> | undefined,
-  parent: pulumi.Resource,
-): NodeStep[] {
+export function createNodeSteps(node: PlannedNode, stdin: pulumi.Output<string> | undefined, parent: pulumi.Resource): NodeStep[] {
   const byId = new Map<string, NodeStep>();
-  for (const spec of specs) {
+  for (const spec of node.steps) {
     const step = new NodeStep(
       `${node.name}-${spec.id}`,
       { connection: node.connection, spec, ...(spec.secret && stdin ? { stdin } : {}) },
@@ -80,17 +82,13 @@ export function createNodeSteps(
   return [...byId.values()];
 }
 
-/** Creates every node's steps under a component; returns them per node, in dependency order. */
-export function createStepsForNodes(
-  parent: pulumi.ComponentResource,
-  nodes: readonly { readonly name: string; readonly arch?: Arch | undefined; readonly connection: NodeConnection }[],
-  stepsFor: (node: StepNode & { readonly arch: Arch }) => StepDefinition[],
-  stdin: pulumi.Output<string> | undefined,
-): Record<string, NodeStep[]> {
-  const steps: Record<string, NodeStep[]> = {};
-  for (const node of nodes) {
-    const specs = stepsFor({ name: node.name, arch: node.arch ?? "amd64" }).map(buildNodeStep);
-    steps[node.name] = createNodeSteps(node, specs, stdin, parent);
-  }
-  return steps;
+/** Joins a standalone component's planned steps with the connections of its Args, by node name. */
+export function connectPlanned(planned: readonly { readonly name: string; readonly steps: readonly NodeStepSpec[] }[], nodes: readonly { readonly name: string; readonly connection: NodeConnection }[]): PlannedNode[] {
+  const connections = new Map(nodes.map((n) => [n.name, n.connection]));
+  return planned.map((n) => ({ ...n, connection: connections.get(n.name)! }));
+}
+
+/** A standalone component's warnings, printed once, under the component. */
+export function warnAll(warnings: readonly ConfigWarning[], resource: pulumi.Resource): void {
+  for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`, resource);
 }

@@ -1,11 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerdConfig, ContainerdConfigInput, containerdRuntime } from "../../config/runtime";
-import { checkContainerd } from "../../config/runtime-checks";
-import { createStepsForNodes } from "../node/node-step";
-import { SecretValues, secretPayload } from "../node/secret-payload";
-import { RenderedContainerd, renderContainerd, renderCredentialFragment } from "./containerd-render";
-import { containerdSteps } from "./containerd-steps";
-import { PoolRuntimeComponent, RuntimeArgsBase, validateRuntimeArgs, ValidatedRuntime, warnAll } from "./runtime-component";
+import { ContainerdConfigInput } from "../../config/runtime";
+import { planRuntimeComponent } from "../../plan/component-plans";
+import { plannedRuntime, PlannedRuntimeArgs, PoolRuntimeComponent, RuntimeArgsBase } from "./runtime-component";
 
 export type { RuntimeNode } from "./runtime-component";
 
@@ -14,34 +10,18 @@ export interface ContainerdRuntimeArgs extends RuntimeArgsBase {
   readonly config: Omit<ContainerdConfigInput, "kind"> & { readonly kind?: "containerd" };
 }
 
-/** Parses and checks component arguments the way a stack file is checked; errors are rooted at `containerd`. */
-export function validateContainerdArgs(args: ContainerdRuntimeArgs): ValidatedRuntime<ContainerdConfig> {
-  return validateRuntimeArgs("containerd", containerdRuntime, args, checkContainerd);
+/** Validates and plans component arguments the way a stack file is; errors are rooted at `containerd`. */
+export function planContainerdArgs(name: string, args: ContainerdRuntimeArgs) {
+  return planRuntimeComponent("containerd", name, args.nodes, args);
 }
 
 /**
  * containerd on a set of nodes: installs the OCI runtimes and containerd, then writes config.toml,
  * hosts.toml and runtime files. Every node gets the same rendered config, so `configHash` is one value.
  */
-export class ContainerdRuntime extends PoolRuntimeComponent<RenderedContainerd> {
-  constructor(name: string, args: ContainerdRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kubeplug:runtime:ContainerdRuntime", name, opts, (parent) => {
-      const { config, context, warnings } = validateContainerdArgs(args);
-      const rendered = renderContainerd(config, { pool: name, cgroupDriver: context.cgroupDriver, cni: context.cni });
-      warnAll(warnings, parent);
-      const stdin = credentialStdin(config.version, rendered, args.secrets ?? {});
-      const nodeSteps = createStepsForNodes(parent, args.nodes, (node) => containerdSteps({ node, config, rendered, downloads: context.downloads }), stdin);
-      return { rendered, handlers: Object.keys(config.runtimes), nodeSteps };
-    });
+export class ContainerdRuntime extends PoolRuntimeComponent {
+  constructor(name: string, args: ContainerdRuntimeArgs | PlannedRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Planned before anything registers: bad Args fail the program, not half a deployment.
+    super("kubeplug:runtime:ContainerdRuntime", name, plannedRuntime(args, (a) => planContainerdArgs(name, a)), opts);
   }
-}
-
-/** The credential fragment the configure step appends to config.toml, as one Pulumi secret. */
-function credentialStdin(version: string, rendered: RenderedContainerd, secrets: SecretValues): pulumi.Output<string> | undefined {
-  if (rendered.credentials.length === 0) return undefined;
-  return secretPayload(
-    rendered.credentials.map((c) => c.password),
-    secrets,
-    (passwords) => renderCredentialFragment(version, rendered.credentials.map((c, i) => ({ host: c.host, username: c.username, password: passwords[i]! }))),
-  );
 }

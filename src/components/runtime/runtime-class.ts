@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { KubeplugConfigError } from "../../errors";
-import { ClassNode, nodesMissingHandler } from "../../config/runtime-class-selection";
+import { ClassNode, RuntimeClassSpec } from "../../config/runtime-class-selection";
+import { planRuntimeClass } from "../../plan/component-plans";
 import { runtimeClassManifest } from "./runtime-class-manifest";
 
 export interface RuntimeClassArgs {
@@ -14,6 +14,11 @@ export interface RuntimeClassArgs {
   readonly nodes: readonly ClassNode[];
 }
 
+/** A class planCluster has already checked against every node: what Cluster passes. */
+export interface PlannedRuntimeClassArgs {
+  readonly fromPlan: RuntimeClassSpec;
+}
+
 /**
  * A node.k8s.io/v1 RuntimeClass, refused when its selector picks a node whose runtime lacks the
  * handler (a pod would be scheduled there and fail to start). Make it depend on the runtime steps
@@ -23,18 +28,10 @@ export class RuntimeClass extends pulumi.ComponentResource {
   readonly manifest: Record<string, unknown>;
   readonly runtimeClass: k8s.node.v1.RuntimeClass;
 
-  constructor(name: string, args: RuntimeClassArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RuntimeClassArgs | PlannedRuntimeClassArgs, opts?: pulumi.ComponentResourceOptions) {
+    const spec = "fromPlan" in args ? args.fromPlan : planRuntimeClass(name, args);
     super("kubeplug:runtime:RuntimeClass", name, {}, opts);
-    const missing = nodesMissingHandler(args.handler, args.nodeSelector, args.nodes);
-    if (missing.length > 0) {
-      throw new KubeplugConfigError([
-        {
-          path: `runtimeClasses.${name}.nodeSelector`,
-          message: `selects ${missing.map((n) => `${n.name} (pool ${n.pool})`).join(", ")}, whose runtime has no handler "${args.handler}"`,
-        },
-      ]);
-    }
-    const model = runtimeClassManifest({ name, handler: args.handler, ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}), ...(args.overhead ? { overhead: args.overhead } : {}) });
+    const model = runtimeClassManifest(spec);
     this.manifest = model.toJSON() as Record<string, unknown>;
     const { metadata, handler, scheduling, overhead } = model;
     this.runtimeClass = new k8s.node.v1.RuntimeClass(

@@ -1,12 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ChartRef } from "../../../catalog/cni-providers";
 import { CniProviderSettings, CniProviderSettingsInput, parseCniProvider } from "../../../config/cni-provider";
-import { ChartRef, PROVIDER_RELEASES } from "../../../catalog/cni-providers";
-import { HelmValues, providerValues } from "./values";
+import { CniProviderPlan, planCniProvider } from "../../../plan/network-plan";
+import { HelmValues } from "./values";
 
-export interface CniProviderArgs {
-  /** Provider settings as in `kubeplug:network.provider`; parsed here, so defaults may be left out. */
-  readonly settings: CniProviderSettingsInput;
+interface CniProviderOptions {
   /** Namespace of the Helm release; default: tigera-operator (Calico), kube-system (Cilium), kube-flannel (Flannel). */
   readonly namespace?: string;
   /**
@@ -17,6 +16,16 @@ export interface CniProviderArgs {
   readonly createNamespace?: boolean;
   /** What the provider's resources wait for, e.g. the node steps that install the runtime and CNI plugins. */
   readonly dependsOn?: readonly pulumi.Resource[];
+}
+
+export interface CniProviderArgs extends CniProviderOptions {
+  /** Provider settings as in `kubeplug:network.provider`; parsed here, so defaults may be left out. */
+  readonly settings: CniProviderSettingsInput;
+}
+
+/** A provider planCluster has already validated and planned: what Cluster passes. */
+export interface PlannedCniProviderArgs extends CniProviderOptions {
+  readonly fromPlan: CniProviderPlan;
 }
 
 /**
@@ -34,13 +43,12 @@ export class CniProvider extends pulumi.ComponentResource {
   /** The CRD chart installed before `chart` (Calico only). */
   readonly crdChart: k8s.helm.v4.Chart | undefined;
 
-  constructor(name: string, args: CniProviderArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Parsed before super(): bad settings must fail before anything registers with the engine.
-    const settings = parseCniProvider(args.settings);
+  constructor(name: string, args: CniProviderArgs | PlannedCniProviderArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Planned before super(): bad settings must fail before anything registers with the engine.
+    const { settings, release, values } = "fromPlan" in args ? args.fromPlan : planCniProvider(parseCniProvider(args.settings));
     super("kubeplug:network:CniProvider", name, {}, opts);
     this.settings = settings;
-    const release = PROVIDER_RELEASES[this.settings.kind];
-    this.values = providerValues(this.settings);
+    this.values = values;
     this.namespace = args.namespace ?? release.namespace;
     this.ownsConflist = release.ownsConflist;
     this.conflistName = release.conflistName;

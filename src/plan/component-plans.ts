@@ -1,0 +1,143 @@
+/**
+ * What a standalone component (one imported into another program, not built by Cluster) validates
+ * and plans: its Args are checked like the matching stack section, with errors rooted at the
+ * component's kind, then the same plan pieces as planCluster's are built.
+ */
+import { z } from "zod";
+import { Arch } from "../catalog/artifacts";
+import { crioRuntime } from "../config/crio";
+import { checkCrio } from "../config/crio-checks";
+import { DownloadsConfig, downloadsConfig } from "../config/cluster";
+import { Findings, Locator } from "../config/findings";
+import { cniDirs, networkConfig } from "../config/network";
+import { checkNetwork } from "../config/network-checks";
+import { containerdRuntime } from "../config/runtime";
+import { checkContainerd, PoolContext } from "../config/runtime-checks";
+import { ClassNode, matches, nodesMissingHandler, RuntimeClassSpec } from "../config/runtime-class-selection";
+import { zodProblems } from "../config/zod";
+import { ConfigProblem, ConfigWarning, KubeplugConfigError } from "../errors";
+import { networkSteps } from "../components/network/network-steps";
+import { NodeStepSpec } from "../components/node/step";
+import { nodeStepSpecs } from "./cluster-plan";
+import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
+
+/** A node as a standalone component names it; its connection stays with the component. */
+export interface ComponentNode {
+  readonly name: string;
+  /** Default amd64. */
+  readonly arch?: Arch;
+}
+
+export interface PlannedNodeSteps {
+  readonly name: string;
+  readonly steps: readonly NodeStepSpec[];
+}
+
+export interface ComponentPlan<Piece> {
+  readonly piece: Piece;
+  readonly nodes: readonly PlannedNodeSteps[];
+  readonly warnings: readonly ConfigWarning[];
+}
+
+/** The settings a runtime component takes besides its nodes, in the shapes of the stack file. */
+export interface RuntimeComponentSettings {
+  /** The same shape as a pool's `runtime` in a stack file (`kind` may be left out). */
+  readonly config: object;
+  /** The kubelet's cgroup driver; the runtime follows it. Default systemd. */
+  readonly kubeletCgroupDriver?: "systemd" | "cgroupfs";
+  /** As `kubeplug:cluster.downloads`. */
+  readonly downloads?: z.input<typeof downloadsConfig>;
+  /** As `kubeplug:network.cni`'s binDir and confDir. */
+  readonly cni?: z.input<typeof cniDirs>;
+  /** Whether the nodes expose /dev/kvm; false refuses VM runtimes up front. */
+  readonly virtualization?: boolean;
+}
+
+const RUNTIMES = {
+  containerd: { schema: containerdRuntime, check: checkContainerd },
+  crio: { schema: crioRuntime, check: checkCrio },
+} as const;
+
+/** A containerd or CRI-O runtime on a set of nodes, as ContainerdRuntime and CrioRuntime build it. */
+export function planRuntimeComponent(
+  kind: keyof typeof RUNTIMES,
+  name: string,
+  nodes: readonly ComponentNode[],
+  settings: RuntimeComponentSettings,
+): ComponentPlan<PoolRuntimePlan> {
+  const findings = new Findings();
+  const at = findings.at(kind);
+  const { schema, check } = RUNTIMES[kind];
+  const config = parsed(schema, { kind, ...settings.config }, kind);
+  const downloads = parsed(downloadsConfig, settings.downloads ?? {}, "downloads");
+  const cni = parsed(cniDirs, settings.cni ?? {}, "cni");
+  const cgroupDriver = settings.kubeletCgroupDriver ?? "systemd";
+  const context: PoolContext = { cgroupDriver, arches: [...new Set(nodes.map(arch))], downloads, cni, virtualization: settings.virtualization };
+  (check as (config: unknown, at: Locator, context: PoolContext) => void)(config, at, context);
+  failOn(findings.problems);
+  const piece = planPoolRuntime(config, { pool: name, cgroupDriver, cni, downloads }, at);
+  failOn(findings.problems);
+  return {
+    piece: piece!,
+    nodes: nodes.map((node) => ({ name: node.name, steps: nodeStepSpecs(piece!.steps({ name: node.name, arch: arch(node) })) })),
+    warnings: findings.warnings,
+  };
+}
+
+export interface NetworkComponentNode extends ComponentNode {
+  /** Pool name: conflists may be limited to pools. Default "default". */
+  readonly pool?: string;
+  /** The node's pod subnet; host-local IPAM without ranges allocates from it. */
+  readonly podCIDR?: string;
+}
+
+/** CNI plugins and conflists on a set of nodes, as NodeNetwork builds them. */
+export function planNetworkComponent(
+  nodes: readonly NetworkComponentNode[],
+  settings: { readonly config: z.input<typeof networkConfig>; readonly downloads?: z.input<typeof downloadsConfig> },
+): ComponentPlan<{ readonly downloads: DownloadsConfig }> {
+  const config = parsed(networkConfig, settings.config, "network");
+  const downloads = parsed(downloadsConfig, settings.downloads ?? {}, "downloads");
+  const stepNodes = nodes.map((n) => ({ name: n.name, pool: n.pool ?? "default", arch: arch(n), podCIDR: n.podCIDR }));
+  const pools = [...new Set(stepNodes.map((n) => n.pool))].map((pool) => ({ name: pool }));
+  const findings = new Findings();
+  checkNetwork(config, { pools, nodes: stepNodes, downloads }, findings.at("network"), findings.at("nodes"));
+  failOn(findings.problems);
+  return {
+    piece: { downloads },
+    nodes: stepNodes.map((node) => ({ name: node.name, steps: nodeStepSpecs(networkSteps(config, node, downloads)) })),
+    warnings: findings.warnings,
+  };
+}
+
+/** A RuntimeClass outside a stack: refused when its selector picks a node whose runtime lacks the handler. */
+export function planRuntimeClass(
+  name: string,
+  args: { readonly handler: string; readonly nodeSelector?: Readonly<Record<string, string>>; readonly overhead?: RuntimeClassSpec["overhead"]; readonly nodes: readonly ClassNode[] },
+): RuntimeClassSpec {
+  const missing = nodesMissingHandler(args.handler, args.nodeSelector, args.nodes);
+  failOn(
+    missing.length > 0
+      ? [{ path: `runtimeClasses.${name}.nodeSelector`, message: `selects ${missing.map((n) => `${n.name} (pool ${n.pool})`).join(", ")}, whose runtime has no handler "${args.handler}"` }]
+      : [],
+  );
+  return {
+    name,
+    handler: args.handler,
+    ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}),
+    ...(args.overhead ? { overhead: args.overhead } : {}),
+    nodes: args.nodes.filter((n) => matches(n.labels, args.nodeSelector)).map((n) => n.name),
+  };
+}
+
+const arch = (node: ComponentNode): Arch => node.arch ?? "amd64";
+
+function parsed<Schema extends z.ZodType>(schema: Schema, input: unknown, root: string): z.output<Schema> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new KubeplugConfigError(zodProblems(root, result.error));
+  return result.data;
+}
+
+function failOn(problems: readonly ConfigProblem[]): void {
+  if (problems.length > 0) throw new KubeplugConfigError(problems);
+}
