@@ -13,11 +13,17 @@ export type InstallSource =
   /** Built into the CRI-O release bundle, installed with CRI-O itself. */
   | { readonly from: "bundle" };
 
+export const GVISOR_PLATFORMS = ["systrap", "ptrace", "kvm"] as const;
+export const KATA_HYPERVISORS = ["qemu", "clh", "fc", "dragonball", "qemu-runtime-rs"] as const;
+export type KataHypervisor = (typeof KATA_HYPERVISORS)[number];
+/** What a Kata handler runs when it names no hypervisor (kata-deploy's default shim). */
+export const DEFAULT_KATA_HYPERVISOR: KataHypervisor = "qemu";
+
 export interface EngineHandler {
   readonly engine: Engine;
   readonly install: InstallSource;
-  readonly platform?: "systrap" | "ptrace" | "kvm";
-  readonly hypervisor?: "qemu" | "clh" | "fc" | "dragonball" | "qemu-runtime-rs";
+  readonly platform?: (typeof GVISOR_PLATFORMS)[number];
+  readonly hypervisor?: KataHypervisor;
 }
 
 interface EngineFacts {

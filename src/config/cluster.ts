@@ -9,6 +9,7 @@ import { enumRecord, strictObject, tagged } from "./zod";
 
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
+export const architecture = z.enum(ARCHITECTURES).default("amd64").describe("CPU architecture; selects download artifacts and is checked on the node.");
 
 /** Where kubeplug logs in when a stack says nothing else; `NodeConnection` falls back to the same values. */
 export const SSH_DEFAULTS = { port: 22, user: "root" } as const;
@@ -47,7 +48,7 @@ const node = strictObject({
   name: dnsLabel("node name"),
   pool: z.string().min(1).describe("Name of the pool whose runtime and settings the node gets."),
   address: hostAddress,
-  arch: z.enum(ARCHITECTURES).default("amd64").describe("CPU architecture; selects download artifacts and is checked on the node."),
+  arch: architecture,
   ssh: nodeSsh.optional().describe("Overrides of kubeplug:cluster.ssh for this node."),
   labels: labels.default({}),
   roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["worker"]),
@@ -76,10 +77,12 @@ export const downloadsConfig = strictObject({
 });
 export type DownloadsConfig = z.infer<typeof downloadsConfig>;
 
+export const kubeletCgroupDriver = z.enum(["systemd", "cgroupfs"]).default("systemd").describe("The kubelet's cgroupDriver; every runtime follows it (SystemdCgroup, cgroup_manager).");
+
 export const clusterConfig = strictObject({
   name: dnsLabel("cluster name"),
   kubelet: strictObject({
-    cgroupDriver: z.enum(["systemd", "cgroupfs"]).default("systemd").describe("The kubelet's cgroupDriver; every runtime follows it (SystemdCgroup, cgroup_manager)."),
+    cgroupDriver: kubeletCgroupDriver,
   }).prefault({}),
   ssh: clusterSsh.prefault({}),
   downloads: downloadsConfig.prefault({}),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { basicAuth } from "./secrets";
 import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
-import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName, sandboxImage } from "./runtime-common";
+import { annotations, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
 
 const containerdOnly = (key: string, hint?: string): string => `"${key}" is a containerd setting; this runtime is kind: crio${hint ? `. ${hint}` : ""}`;
@@ -33,7 +33,7 @@ export const crioHandler = tagged("engine", [
     {
       engine: z.literal("gvisor"),
       install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "package" }),
-      platform: z.enum(["systrap", "ptrace", "kvm"]).default("systrap"),
+      platform: gvisorPlatform,
       ...crioHandlerCommon,
     },
     CONTAINERD_HANDLER_KEYS,
@@ -42,7 +42,7 @@ export const crioHandler = tagged("engine", [
     {
       engine: z.literal("kata"),
       install: tagged("from", [fromRelease, fromPreinstalled]),
-      hypervisor: z.enum(["qemu", "clh", "fc", "dragonball", "qemu-runtime-rs"]).default("qemu"),
+      hypervisor: kataHypervisor,
       ...crioHandlerCommon,
     },
     CONTAINERD_HANDLER_KEYS,
@@ -95,7 +95,7 @@ export const crioRuntime = strictObject(
     kind: z.literal("crio"),
     version: semver("CRI-O").describe("CRI-O release; its minor matches the Kubernetes minor."),
     install: tagged("from", [
-      strictObject({ from: z.literal("release"), prefix: absolutePath.default("/usr/local").describe("Where bin/crio, bin/pinns, bin/crictl go.") }),
+      strictObject({ from: z.literal("release"), prefix: releasePrefix.describe("Where bin/crio, bin/pinns, bin/crictl go.") }),
       strictObject({
         from: z.literal("package"),
         name: packageName.default("cri-o"),

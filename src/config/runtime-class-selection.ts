@@ -1,4 +1,4 @@
-import { KATA_OVERHEAD } from "../catalog/engines";
+import { DEFAULT_KATA_HYPERVISOR, KATA_OVERHEAD } from "../catalog/engines";
 import { RuntimeClassConfig } from "./runtime-class";
 
 /** A node as RuntimeClass scheduling sees it: its labels and the handlers its runtime knows. */
@@ -100,7 +100,7 @@ function deriveSelector(handler: string, pools: readonly ClassPool[], nodes: rea
 
 function kataOverhead(handler: string, pools: readonly ClassPool[]): { cpu: string; memory: string } | undefined {
   const kata = pools.map((p) => p.handlers[handler]).find((h) => h?.engine === "kata");
-  return kata ? KATA_OVERHEAD[kata.hypervisor ?? "qemu"] : undefined;
+  return kata ? KATA_OVERHEAD[kata.hypervisor ?? DEFAULT_KATA_HYPERVISOR] : undefined;
 }
 
 /** The pools and nodes of a stack as RuntimeClass planning sees them (node labels over pool labels). */

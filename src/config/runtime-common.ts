@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_KATA_HYPERVISOR, GVISOR_PLATFORMS, KATA_HYPERVISORS } from "../catalog/engines";
 import { absolutePath, dnsLabel, packageName, packageVersion, pinnedImage } from "./primitives";
 import { strictObject } from "./zod";
 
@@ -21,6 +22,12 @@ export const fromPreinstalled = strictObject({
 
 /** The pod sandbox (pause) image; kubeadm 1.31–1.35 pins the same one. */
 export const sandboxImage = pinnedImage.default("registry.k8s.io/pause:3.10");
+
+/** gVisor's platform; systrap is runsc's own default and needs no /dev/kvm. */
+export const gvisorPlatform = z.enum(GVISOR_PLATFORMS).default("systrap").describe("gVisor platform; kvm needs /dev/kvm.");
+export const kataHypervisor = z.enum(KATA_HYPERVISORS).default(DEFAULT_KATA_HYPERVISOR).describe("Kata hypervisor: picks the shim and its shipped configuration under /opt/kata.");
+/** Upstream tarballs unpack bin/ under this prefix. */
+export const releasePrefix = absolutePath.default("/usr/local");
 
 export const annotations = z.array(z.string().min(1)).optional().describe("Annotation globs passed through to the runtime (pod_annotations / container_annotations).");
 

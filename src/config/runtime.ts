@@ -2,7 +2,7 @@ import { z } from "zod";
 import { basicAuth } from "./secrets";
 import { describeValue } from "./path";
 import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
-import { annotations, fromPackage, fromPreinstalled, fromRelease, handlerName, registryHostName, sandboxImage } from "./runtime-common";
+import { annotations, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
 
 const commonHandler = {
@@ -59,13 +59,13 @@ export const runtimeHandler = tagged("engine", [
   strictObject({
     engine: z.literal("gvisor"),
     install: tagged("from", [fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "package" }),
-    platform: z.enum(["systrap", "ptrace", "kvm"]).default("systrap").describe("gVisor platform; kvm needs /dev/kvm."),
+    platform: gvisorPlatform,
     ...commonHandler,
   }, CRIO_HANDLER_KEYS),
   strictObject({
     engine: z.literal("kata"),
     install: tagged("from", [fromRelease, fromPreinstalled]),
-    hypervisor: z.enum(["qemu", "clh", "fc", "dragonball", "qemu-runtime-rs"]).default("qemu"),
+    hypervisor: kataHypervisor,
     ...commonHandler,
   }, CRIO_HANDLER_KEYS),
   strictObject({
@@ -120,7 +120,7 @@ export const containerdRuntime = strictObject({
       name: packageName.default("containerd"),
       version: packageVersion.optional().describe("Exact package version (e.g. 1.6.20~ds1-1+deb12u3); must belong to `version`."),
     }),
-    strictObject({ from: z.literal("release"), prefix: absolutePath.default("/usr/local").describe("Install prefix for bin/ (upstream tarball layout).") }),
+    strictObject({ from: z.literal("release"), prefix: releasePrefix.describe("Install prefix for bin/ (upstream tarball layout).") }),
     strictObject({ from: z.literal("preinstalled") }),
   ]).prefault({ from: "package" }),
   root: absolutePath.default("/var/lib/containerd"),

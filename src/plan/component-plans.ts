@@ -7,7 +7,7 @@ import { z } from "zod";
 import { Arch } from "../catalog/artifacts";
 import { crioRuntime } from "../config/crio";
 import { checkCrio } from "../config/crio-checks";
-import { DownloadsConfig, downloadsConfig } from "../config/cluster";
+import { architecture, DownloadsConfig, downloadsConfig, kubeletCgroupDriver } from "../config/cluster";
 import { Findings, Locator } from "../config/findings";
 import { cniDirs, networkConfig } from "../config/network";
 import { checkNetwork } from "../config/network-checks";
@@ -71,7 +71,7 @@ export function planRuntimeComponent(
   const config = parsed(schema, { kind, ...settings.config }, kind);
   const downloads = parsed(downloadsConfig, settings.downloads ?? {}, "downloads");
   const cni = parsed(cniDirs, settings.cni ?? {}, "cni");
-  const cgroupDriver = settings.kubeletCgroupDriver ?? "systemd";
+  const cgroupDriver = kubeletCgroupDriver.parse(settings.kubeletCgroupDriver);
   const context: PoolContext = { cgroupDriver, arches: [...new Set(nodes.map(arch))], downloads, cni, virtualization: settings.virtualization };
   (check as (config: unknown, at: Locator, context: PoolContext) => void)(config, at, context);
   failOn(findings.problems);
@@ -130,7 +130,7 @@ export function planRuntimeClass(
   };
 }
 
-const arch = (node: ComponentNode): Arch => node.arch ?? "amd64";
+const arch = (node: ComponentNode): Arch => architecture.parse(node.arch);
 
 function parsed<Schema extends z.ZodType>(schema: Schema, input: unknown, root: string): z.output<Schema> {
   const result = schema.safeParse(input, { reportInput: true });

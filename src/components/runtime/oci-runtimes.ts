@@ -3,7 +3,7 @@ import { CrioHandler } from "../../config/crio";
 import { RuntimeHandler } from "../../config/runtime";
 import { RenderedFile } from "../node/files";
 import { ContainerdFeatures } from "../../catalog/containerd-features";
-import { EngineHandler, engineBinary, gvisorUsesRuncShim } from "../../catalog/engines";
+import { DEFAULT_KATA_HYPERVISOR, EngineHandler, engineBinary, gvisorUsesRuncShim } from "../../catalog/engines";
 
 type TomlTable = { [key: string]: TomlValue };
 type TomlValue = string | number | boolean | TomlValue[] | TomlTable;
@@ -13,7 +13,7 @@ const KATA_RUST = new Set(["dragonball", "qemu-runtime-rs"]);
 
 /** Kata's shim and the shipped configuration for a hypervisor (kata-deploy's layout under /opt/kata). */
 function kataPaths(handler: EngineHandler): { shim: string; config: string } {
-  const hypervisor = handler.hypervisor ?? "qemu";
+  const hypervisor = handler.hypervisor ?? DEFAULT_KATA_HYPERVISOR;
   const rust = KATA_RUST.has(hypervisor);
   const defaults = rust ? "/opt/kata/share/defaults/kata-containers/runtime-rs" : "/opt/kata/share/defaults/kata-containers";
   return {
