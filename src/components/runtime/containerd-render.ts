@@ -6,6 +6,7 @@ import { RenderedFile } from "../node/files";
 import { ContainerdFeatures, containerdFeatures } from "../../catalog/containerd-features";
 import { hostsTomlFiles } from "./hosts-toml";
 import { containerdHandlerTable, containerdRuntimeFiles } from "./oci-runtimes";
+import { TomlTable, TomlValue } from "../../util/toml";
 
 /** Settings the runtime takes from other domains of the stack. */
 export interface ContainerdContext {
@@ -36,9 +37,6 @@ export interface RenderedContainerd {
 }
 
 export const CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml";
-
-type TomlTable = { [key: string]: TomlValue };
-type TomlValue = string | number | boolean | TomlValue[] | TomlTable;
 
 export function renderContainerd(config: ContainerdConfig, context: ContainerdContext): RenderedContainerd {
   const features = requireFeatures(config.version);

@@ -4,6 +4,7 @@ import { SecretRef } from "../../config/secrets";
 import { hashParts } from "../../util/hash";
 import { RenderedFile } from "../node/files";
 import { crioHandlerTable } from "./oci-runtimes";
+import { TomlTable } from "../../util/toml";
 
 export interface CrioContext {
   readonly pool: string;
@@ -33,8 +34,6 @@ export const CRIO_REGISTRIES = "/etc/containers/registries.conf.d/50-kubeplug.co
 export const CRIO_AUTH_FILE = "/etc/containers/auth.json";
 export const CRICTL_YAML = "/etc/crictl.yaml";
 export const CRIO_SOCKET = "/var/run/crio/crio.sock";
-
-type TomlTable = Record<string, unknown>;
 
 /**
  * The drop-in sorts after the bundle's own 10-crio.conf. CRI-O replaces a whole runtime handler table

@@ -4,9 +4,7 @@ import { RuntimeHandler } from "../../config/runtime";
 import { RenderedFile } from "../node/files";
 import { ContainerdFeatures } from "../../catalog/containerd-features";
 import { DEFAULT_KATA_HYPERVISOR, EngineHandler, engineBinary, gvisorUsesRuncShim } from "../../catalog/engines";
-
-type TomlTable = { [key: string]: TomlValue };
-type TomlValue = string | number | boolean | TomlValue[] | TomlTable;
+import { TomlTable } from "../../util/toml";
 
 const RUNC_SHIM = "io.containerd.runc.v2";
 const KATA_RUST = new Set(["dragonball", "qemu-runtime-rs"]);
