@@ -54,44 +54,18 @@ export function planPoolRuntime(runtime: RuntimeConfig, context: RuntimeContext,
       for (const key of conflicts) at.child("overrides").problem(`${key} is managed by kubeplug; set it through the typed runtime fields instead of overrides`);
       if (conflicts.length > 0) return undefined;
       const rendered = renderContainerd(runtime, context);
-      const credentials = rendered.credentials;
       return {
-        name: context.pool,
-        kind: runtime.kind,
-        description: `containerd ${runtime.version} (config version ${rendered.features.configVersion})`,
-        runtimeEndpoint: rendered.runtimeEndpoint,
-        configHash: rendered.configHash,
-        handlers: Object.keys(runtime.runtimes),
-        ...(credentials.length > 0
-          ? {
-              stdin: {
-                refs: credentials.map((c) => c.password),
-                render: (values) => renderCredentialFragment(runtime.version, credentials.map((c, i) => ({ host: c.host, username: c.username, password: values[i]! }))),
-              },
-            }
-          : {}),
+        ...shared(runtime, context, rendered, `containerd ${runtime.version} (config version ${rendered.features.configVersion})`),
+        ...secretStdin(rendered.credentials, (credentials) => renderCredentialFragment(runtime.version, credentials)),
         steps: (node) => containerdSteps({ node, config: runtime, rendered, downloads }),
         containerd: rendered,
       };
     }
     case "crio": {
       const rendered = renderCrio(runtime, context);
-      const credentials = rendered.credentials;
       return {
-        name: context.pool,
-        kind: runtime.kind,
-        description: `CRI-O ${runtime.version}`,
-        runtimeEndpoint: rendered.runtimeEndpoint,
-        configHash: rendered.configHash,
-        handlers: Object.keys(runtime.runtimes),
-        ...(credentials.length > 0
-          ? {
-              stdin: {
-                refs: credentials.map((c) => c.password),
-                render: (values) => renderCrioAuthJson(credentials.map((c, i) => ({ registry: c.registry, username: c.username, password: values[i]! }))),
-              },
-            }
-          : {}),
+        ...shared(runtime, context, rendered, `CRI-O ${runtime.version}`),
+        ...secretStdin(rendered.credentials, renderCrioAuthJson),
         steps: (node) => crioSteps({ node, config: runtime, rendered, downloads }),
         crio: rendered,
       };
@@ -101,4 +75,24 @@ export function planPoolRuntime(runtime: RuntimeConfig, context: RuntimeContext,
       throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
     }
   }
+}
+
+function shared(runtime: RuntimeConfig, context: RuntimeContext, rendered: { readonly runtimeEndpoint: string; readonly configHash: string }, description: string) {
+  return {
+    name: context.pool,
+    kind: runtime.kind,
+    description,
+    runtimeEndpoint: rendered.runtimeEndpoint,
+    configHash: rendered.configHash,
+    handlers: Object.keys(runtime.runtimes),
+  };
+}
+
+/** Credentials whose passwords are secret references become a payload rendered once the values exist. */
+function secretStdin<Credential extends { readonly password: SecretRef }>(
+  credentials: readonly Credential[],
+  render: (withValues: (Omit<Credential, "password"> & { password: string })[]) => string,
+): { stdin?: SecretStdin } {
+  if (credentials.length === 0) return {};
+  return { stdin: { refs: credentials.map((c) => c.password), render: (values) => render(credentials.map((c, i) => ({ ...c, password: values[i]! }))) } };
 }
