@@ -2,10 +2,11 @@ import { Arch } from "../catalog/artifacts";
 import { ClusterConfig, NodeConfig, PoolConfig } from "../config/cluster";
 import { effectiveSsh } from "../config/cluster-checks";
 import { Findings } from "../config/findings";
-import { classInputs, planRuntimeClasses, RuntimeClassSpec } from "../config/runtime-class-selection";
+import { classInputs, planRuntimeClasses } from "../config/runtime-class-selection";
 import { StackConfig } from "../config/stack";
 import { KubeplugConfigError } from "../errors";
 import { networkSteps } from "../components/network/network-steps";
+import { PlannedRuntimeClass, withManifest } from "../components/runtime/runtime-class-manifest";
 import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../components/node/step";
 import { CniProviderPlan, planCniProvider } from "./network-plan";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
@@ -41,7 +42,7 @@ export interface ClusterPlan {
   readonly pools: readonly PoolRuntimePlan[];
   readonly nodes: readonly NodePlan[];
   /** Cluster objects, applied through the Kubernetes API after the node steps they depend on. */
-  readonly runtimeClasses: readonly RuntimeClassSpec[];
+  readonly runtimeClasses: readonly PlannedRuntimeClass[];
   readonly cniProvider?: CniProviderPlan;
 }
 
@@ -78,7 +79,7 @@ export function planCluster(config: StackConfig): ClusterPlan {
     stack: config.stack,
     pools,
     nodes,
-    runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes,
+    runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes.map(withManifest),
     ...(provider ? { cniProvider: planCniProvider(provider) } : {}),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { Arch } from "../catalog/artifacts";
+import { parseCniProvider } from "../config/cni-provider";
 import { crioRuntime } from "../config/crio";
 import { checkCrio } from "../config/crio-checks";
 import { architecture, DownloadsConfig, downloadsConfig, kubeletCgroupDriver } from "../config/cluster";
@@ -18,8 +19,10 @@ import { zodProblems } from "../config/zod";
 import { ConfigProblem, ConfigWarning, KubeplugConfigError } from "../errors";
 import { networkSteps } from "../components/network/network-steps";
 import { NodeStepSpec } from "../components/node/step";
+import { PlannedRuntimeClass, withManifest } from "../components/runtime/runtime-class-manifest";
 import { nodeStepSpecs } from "./cluster-plan";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
+import { CniProviderPlan, planCniProvider } from "./network-plan";
 
 /** A node as a standalone component names it; its connection stays with the component. */
 export interface ComponentNode {
@@ -114,20 +117,25 @@ export function planNetworkComponent(
 export function planRuntimeClass(
   name: string,
   args: { readonly handler: string; readonly nodeSelector?: Readonly<Record<string, string>>; readonly overhead?: RuntimeClassSpec["overhead"]; readonly nodes: readonly ClassNode[] },
-): RuntimeClassSpec {
+): PlannedRuntimeClass {
   const missing = nodesMissingHandler(args.handler, args.nodeSelector, args.nodes);
   failOn(
     missing.length > 0
       ? [{ path: `runtimeClasses.${name}.nodeSelector`, message: `selects ${missing.map((n) => `${n.name} (pool ${n.pool})`).join(", ")}, whose runtime has no handler "${args.handler}"` }]
       : [],
   );
-  return {
+  return withManifest({
     name,
     handler: args.handler,
     ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}),
     ...(args.overhead ? { overhead: args.overhead } : {}),
     nodes: args.nodes.filter((n) => matches(n.labels, args.nodeSelector)).map((n) => n.name),
-  };
+  });
+}
+
+/** A CNI provider outside a stack: settings as in `kubeplug:network.provider`, errors rooted there. */
+export function planCniProviderComponent(settings: unknown): CniProviderPlan {
+  return planCniProvider(parseCniProvider(settings));
 }
 
 const arch = (node: ComponentNode): Arch => architecture.parse(node.arch);

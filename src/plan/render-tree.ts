@@ -1,6 +1,5 @@
 import yaml from "js-yaml";
 import { NodeStepSpec } from "../components/node/step";
-import { runtimeClassManifest } from "../components/runtime/runtime-class-manifest";
 import { ClusterPlan, NodePlan } from "./cluster-plan";
 
 /** A file of the render output, by path relative to the output directory. */
@@ -31,7 +30,7 @@ export const CNI_PROVIDER_FILE = "cluster/cni-provider.yaml";
 export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
   const tree = new Map<string, OutputFile>();
   if (plan.runtimeClasses.length > 0) {
-    const docs = plan.runtimeClasses.map((spec) => yaml.dump(runtimeClassManifest(spec).toJSON(), { noRefs: true, sortKeys: true }));
+    const docs = plan.runtimeClasses.map((rc) => yaml.dump(rc.manifest, { noRefs: true, sortKeys: true }));
     tree.set(RUNTIME_CLASSES_FILE, { content: `# Managed by kubeplug: applied with the Kubernetes API after the node steps.\n---\n${docs.join("---\n")}` });
   }
   if (plan.cniProvider) {

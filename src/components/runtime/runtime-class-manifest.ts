@@ -1,8 +1,13 @@
-import { RuntimeClass as RuntimeClassModel } from "kubernetes-models/node.k8s.io/v1/RuntimeClass";
+import { IRuntimeClass, RuntimeClass as RuntimeClassModel } from "kubernetes-models/node.k8s.io/v1/RuntimeClass";
 import { RuntimeClassSpec } from "../../config/runtime-class-selection";
 
-/** The RuntimeClass object, checked against the Kubernetes schema (kubernetes-models). */
-export function runtimeClassManifest(spec: Omit<RuntimeClassSpec, "nodes">): RuntimeClassModel {
+/** A planned RuntimeClass: where it may schedule, and the object the Kubernetes API receives. */
+export interface PlannedRuntimeClass extends RuntimeClassSpec {
+  readonly manifest: IRuntimeClass;
+}
+
+/** Renders the RuntimeClass object, checked against the Kubernetes schema (kubernetes-models). */
+export function withManifest(spec: RuntimeClassSpec): PlannedRuntimeClass {
   const model = new RuntimeClassModel({
     metadata: { name: spec.name, labels: { "app.kubernetes.io/managed-by": "kubeplug" } },
     handler: spec.handler,
@@ -10,5 +15,5 @@ export function runtimeClassManifest(spec: Omit<RuntimeClassSpec, "nodes">): Run
     ...(spec.overhead ? { overhead: { podFixed: { ...spec.overhead } as Record<string, string> } } : {}),
   });
   model.validate();
-  return model;
+  return { ...spec, manifest: model.toJSON() };
 }

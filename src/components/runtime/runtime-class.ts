@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClassNode, RuntimeClassSpec } from "../../config/runtime-class-selection";
+import { ClassNode } from "../../config/runtime-class-selection";
 import { planRuntimeClass } from "../../plan/component-plans";
-import { runtimeClassManifest } from "./runtime-class-manifest";
+import { PlannedRuntimeClass } from "./runtime-class-manifest";
 
 export interface RuntimeClassArgs {
   /** The CRI handler: the runtimes-table key in containerd or CRI-O. */
@@ -16,7 +16,7 @@ export interface RuntimeClassArgs {
 
 /** A class planCluster has already checked against every node: what Cluster passes. */
 export interface PlannedRuntimeClassArgs {
-  readonly fromPlan: RuntimeClassSpec;
+  readonly fromPlan: PlannedRuntimeClass;
 }
 
 /**
@@ -29,11 +29,10 @@ export class RuntimeClass extends pulumi.ComponentResource {
   readonly runtimeClass: k8s.node.v1.RuntimeClass;
 
   constructor(name: string, args: RuntimeClassArgs | PlannedRuntimeClassArgs, opts?: pulumi.ComponentResourceOptions) {
-    const spec = "fromPlan" in args ? args.fromPlan : planRuntimeClass(name, args);
+    const planned = "fromPlan" in args ? args.fromPlan : planRuntimeClass(name, args);
     super("kubeplug:runtime:RuntimeClass", name, {}, opts);
-    const model = runtimeClassManifest(spec);
-    this.manifest = model.toJSON() as Record<string, unknown>;
-    const { metadata, handler, scheduling, overhead } = model;
+    this.manifest = planned.manifest as unknown as Record<string, unknown>;
+    const { metadata, handler, scheduling, overhead } = planned.manifest;
     this.runtimeClass = new k8s.node.v1.RuntimeClass(
       name,
       {

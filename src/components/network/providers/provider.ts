@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ChartRef } from "../../../catalog/cni-providers";
-import { CniProviderSettings, CniProviderSettingsInput, parseCniProvider } from "../../../config/cni-provider";
-import { CniProviderPlan, planCniProvider } from "../../../plan/network-plan";
+import { CniProviderSettings, CniProviderSettingsInput } from "../../../config/cni-provider";
+import { planCniProviderComponent } from "../../../plan/component-plans";
+import { CniProviderPlan } from "../../../plan/network-plan";
 import { HelmValues } from "./values";
 
 interface CniProviderOptions {
@@ -45,7 +46,7 @@ export class CniProvider extends pulumi.ComponentResource {
 
   constructor(name: string, args: CniProviderArgs | PlannedCniProviderArgs, opts?: pulumi.ComponentResourceOptions) {
     // Planned before super(): bad settings must fail before anything registers with the engine.
-    const { settings, release, values } = "fromPlan" in args ? args.fromPlan : planCniProvider(parseCniProvider(args.settings));
+    const { settings, release, values } = "fromPlan" in args ? args.fromPlan : planCniProviderComponent(args.settings);
     super("kubeplug:network:CniProvider", name, {}, opts);
     this.settings = settings;
     this.values = values;
