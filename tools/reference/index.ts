@@ -1,0 +1,12 @@
+import { stackJsonSchema } from "./json-schema";
+
+/** The one command that rewrites every generated reference file. */
+export const REFERENCE_COMMAND = "npm run reference";
+
+/** Every generated reference file by its path under the repository root, with its content. */
+export async function referenceFiles(): Promise<Record<string, string>> {
+  const schema = stackJsonSchema();
+  return {
+    "schema/kubeplug.schema.json": `${JSON.stringify(schema, null, 2)}\n`,
+  };
+}
