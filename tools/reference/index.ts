@@ -1,4 +1,5 @@
 import { stackJsonSchema } from "./json-schema";
+import { configurationMarkdown } from "./markdown";
 
 /** The one command that rewrites every generated reference file. */
 export const REFERENCE_COMMAND = "npm run reference";
@@ -8,5 +9,6 @@ export async function referenceFiles(): Promise<Record<string, string>> {
   const schema = stackJsonSchema();
   return {
     "schema/kubeplug.schema.json": `${JSON.stringify(schema, null, 2)}\n`,
+    "docs/configuration.md": configurationMarkdown(schema, REFERENCE_COMMAND),
   };
 }
