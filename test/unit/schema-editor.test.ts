@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import Ajv, { ErrorObject } from "ajv";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -150,6 +150,11 @@ describe("the JSON Schema as an editor uses it", () => {
   it.each(GOOD_STACKS)("accepts %s", (file) => {
     const document = yaml.load(readFileSync(join(root, file), "utf8"));
     expect(ajvFields(document)).toEqual([]);
+  });
+
+  it.each(GOOD_STACKS)("%s names the schema on its first line", (file) => {
+    const [first] = readFileSync(join(root, file), "utf8").split("\n");
+    expect(first).toBe(`# yaml-language-server: $schema=${relative(dirname(file), join("schema", "kubeplug.schema.json"))}`);
   });
 
   it("refuses at least 10 of the bad-config corpus", () => {
