@@ -14,6 +14,9 @@ export { NodeConnection } from "./components/node/connection";
 export { NodeStep, NodeStepArgs, parseStepResult, StepResult } from "./components/node/node-step";
 export { NodeStepSpec } from "./components/node/step";
 export { loadStack, parseStackFile, StackConfig, validateStackConfig } from "./config/stack";
+// What a stack file holds, as written (defaults not yet applied), with each field's description:
+// generated from the schema by `npm run reference`.
+export { KubeplugCluster, KubeplugConfig, KubeplugNetwork, KubeplugStackFile, KubeplugStorage, SecureValue } from "./config/generated/stack-types";
 export { planCluster, ClusterPlan, ConnectionFacts, NodePlan, PlannedStep } from "./plan/cluster-plan";
 export { PoolRuntimePlan } from "./plan/runtime-plan";
 export { CniProviderPlan } from "./plan/network-plan";

@@ -62,7 +62,7 @@ const dhcp = strictObject({
   provide: z.array(strictObject({ option: z.string(), value: z.string().optional(), fromArg: z.string().optional() })).optional(),
   priority: z.number().int().optional(),
 });
-const TYPED_IPAM: Record<string, z.ZodType> = { "host-local": hostLocal, static: staticIpam, dhcp };
+export const TYPED_IPAM: Record<string, z.ZodType> = { "host-local": hostLocal, static: staticIpam, dhcp };
 
 /** Parses `value` with the typed schema for its `type`, or `fallback` for types kubeplug does not model. */
 function byType(typed: Record<string, z.ZodType>, fallback: z.ZodType, what: string) {
@@ -184,7 +184,7 @@ const firewall = pluginObject({
 const sbr = pluginObject({ type: z.literal("sbr"), table: z.number().int().min(0).optional() });
 const vrf = pluginObject({ type: z.literal("vrf"), vrfname: z.string().min(1), table: z.number().int().min(0).optional() });
 
-const TYPED = { bridge, ptp, macvlan, ipvlan, vlan, "host-device": hostDevice, dummy, tap, loopback, portmap, bandwidth, tuning, firewall, sbr, vrf } as const;
+export const TYPED = { bridge, ptp, macvlan, ipvlan, vlan, "host-device": hostDevice, dummy, tap, loopback, portmap, bandwidth, tuning, firewall, sbr, vrf } as const;
 export type ReferencePluginType = keyof typeof TYPED;
 export const REFERENCE_PLUGIN_TYPES = Object.keys(TYPED) as ReferencePluginType[];
 

@@ -31,7 +31,7 @@ export interface LoadedStack {
   readonly warnings: readonly ConfigWarning[];
 }
 
-const SECTIONS = { cluster: clusterConfig, network: networkConfig, storage: storageConfig } as const;
+export const SECTIONS = { cluster: clusterConfig, network: networkConfig, storage: storageConfig } as const;
 type Section = keyof typeof SECTIONS;
 
 /**

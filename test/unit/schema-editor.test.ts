@@ -1,0 +1,185 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import Ajv, { ErrorObject } from "ajv";
+import yaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { formatPath } from "../../src/config/path";
+import { parseStackFile } from "../../src/config/stack";
+import { KubeplugConfigError } from "../../src/errors";
+
+// What an editor sees: schema/kubeplug.schema.json, checked by a JSON Schema validator (ajv) instead
+// of kubeplug's loader. Every good stack must pass it, and every bad-config case it refuses must be
+// refused at a field kubeplug's own error names. The cases it cannot refuse are listed below, each
+// with the reason, and must pass it: when the schema learns to catch one, the list has to shrink.
+
+const root = join(__dirname, "..", "..");
+const schema = JSON.parse(readFileSync(join(root, "schema", "kubeplug.schema.json"), "utf8")) as object;
+// strict: the schema uses no keyword ajv does not know; discriminator: check only the branch `kind`,
+// `engine`, `from` select, as editors do, so errors name the field and not every branch.
+const validate = new Ajv({ allErrors: true, strict: true, discriminator: true }).compile(schema);
+
+const yamlFiles = (...dir: string[]) =>
+  readdirSync(join(root, ...dir))
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((f) => join(...dir, f));
+const GOOD_STACKS = [...yamlFiles("stacks"), ...yamlFiles("test", "fixtures", "stacks"), ...yamlFiles("test", "golden", "cases")];
+const BAD_DIR = join("test", "fixtures", "bad-config");
+
+/** Why a JSON Schema cannot refuse a case that kubeplug's loader refuses. */
+const WHY = {
+  yaml: "not YAML: there is no document to check (an editor's YAML parser reports it)",
+  code: "a value rule written as code (.refine, .superRefine, checks after parsing), which has no JSON Schema form: IP addresses, DNS labels, URLs, paths, CIDRs, image tags, label keys, reserved CNI keys",
+  crossField: "compares fields with each other or with another part of the stack (duplicates, references to pools, handlers and secrets, one setting excluding another)",
+  release: "depends on the runtime or plugin release (supported lines, checksums, features), which kubeplug's catalog knows",
+  rendered: "checked against the containerd config kubeplug renders (overrides)",
+} as const;
+
+const NOT_IN_SCHEMA: Readonly<Record<string, keyof typeof WHY>> = {
+  "13-duplicate-node-name": "crossField",
+  "14-duplicate-node-address": "crossField",
+  "15-duplicate-pool-name": "crossField",
+  "16-node-unknown-pool": "crossField",
+  "17-invalid-ipv4": "code",
+  "18-node-name-uppercase": "code",
+  "19-node-name-underscore": "code",
+  "20-mirror-url-ftp": "code",
+  "21-mirror-url-no-scheme": "code",
+  "22-mirror-url-space": "code",
+  "24-release-missing-checksum": "release",
+  "26-unsupported-containerd-version": "release",
+  "27-cgroup-driver-conflict": "crossField",
+  "28-package-version-mismatch": "release",
+  "29-default-runtime-undefined": "crossField",
+  "30-v3-table-on-v2": "rendered",
+  "31-v2-key-on-v3": "rendered",
+  "32-overrides-unknown-top-level": "rendered",
+  "33-secret-ref-missing": "crossField",
+  "34-ssh-key-and-agent": "crossField",
+  "35-ssh-agent-over-cluster-key": "crossField",
+  "36-bastion-key-and-agent": "crossField",
+  "37-sandbox-image-latest": "code",
+  "38-relative-root-path": "code",
+  "40-invalid-yaml": "yaml",
+  "43-label-invalid-key": "code",
+  "45-handler-name-invalid": "code",
+  "46-overrides-managed-key": "rendered",
+  "47-handler-snapshotter-1-6": "release",
+  "48-gvisor-kvm-package": "crossField",
+  "49-duplicate-mirror": "crossField",
+  "55-no-ssh-credentials": "crossField",
+  "56-ipv4-leading-zero": "code",
+  "63-yaml-duplicate-key": "yaml",
+  "70-handler-name-uppercase": "code",
+  "71-kata-without-virtualization": "crossField",
+  "72-gvisor-devmapper": "crossField",
+  "73-gvisor-pool-snapshotter": "crossField",
+  "74-runtimeclass-missing-handler": "crossField",
+  "75-runtimeclass-selects-node-without-handler": "crossField",
+  "76-runtimeclass-no-distinguishing-label": "crossField",
+  "79-crio-gvisor": "release",
+  "80-crio-unsupported-version": "release",
+  "82-crio-log-size-too-small": "code",
+  "84-crio-cgroup-conflict": "crossField",
+  "88-cni-version-newer-than-plugins": "release",
+  "89-cni-version-newer-than-containerd": "release",
+  "90-cni-ipam-not-installed": "crossField",
+  "92-cni-chained-first": "crossField",
+  "93-cni-duplicate-portmap": "crossField",
+  "94-cni-bandwidth-rate-without-burst": "crossField",
+  "95-cni-subnet-host-bits": "code",
+  "96-cni-range-outside-pod-cidr": "crossField",
+  "97-cni-node-subnet-outside-pod-cidr": "crossField",
+  "98-cni-node-subnets-overlap-across-pools": "crossField",
+  "99-cni-host-local-node-without-subnet": "crossField",
+  "100-cni-reserved-runtime-config": "code",
+  "104-cni-firewall-old-spec": "crossField",
+  "105-cni-conflist-unknown-pool": "crossField",
+  "106-cni-conflist-same-file": "crossField",
+  "107-cni-wanted-plugin-too-new": "release",
+  "109-cni-pod-cidr-invalid": "code",
+  "112-cni-capabilities-not-boolean": "code",
+  "113-cni-release-without-checksum": "release",
+  "115-cni-provider-and-conflists": "crossField",
+  "116-cni-provider-pod-cidr-mismatch": "crossField",
+  "117-cni-wanted-plugin-owned-by-provider": "crossField",
+  "118-cni-cilium-kpr-without-api-server": "crossField",
+  "119-crun-too-old-for-containerd-2": "release",
+};
+
+const badCases = yamlFiles(BAD_DIR).map((file) => file.slice(BAD_DIR.length + 1).replace(/\.yaml$/, ""));
+const caught = badCases.filter((name) => !(name in NOT_IN_SCHEMA));
+
+/**
+ * The field an ajv error is about, written as kubeplug writes config paths. ajv names the object
+ * for an unknown, missing or badly named key and for a bad tag; kubeplug names the key itself.
+ */
+function fieldOf(document: unknown, error: ErrorObject): string {
+  const segments: PropertyKey[] = [];
+  let value = document;
+  for (const raw of error.instancePath.split("/").slice(1)) {
+    const segment = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    const key = Array.isArray(value) ? Number(segment) : segment;
+    segments.push(key);
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  const params = error.params as { additionalProperty?: string; missingProperty?: string; propertyName?: string; tag?: string };
+  // Errors inside propertyNames carry the key as `propertyName` on the error itself.
+  const key = params.additionalProperty ?? params.missingProperty ?? params.propertyName ?? error.propertyName ?? (error.keyword === "discriminator" ? params.tag : undefined);
+  if (key !== undefined) segments.push(key);
+  // Below `config`, paths start at the config key (`kubeplug:cluster`), as in kubeplug's errors.
+  const [, configKey, ...rest] = segments;
+  return configKey === undefined ? segments.map(String).join(".") : formatPath(String(configKey), rest);
+}
+
+function ajvFields(document: unknown): string[] {
+  return validate(document) ? [] : [...new Set(validate.errors!.map((error) => fieldOf(document, error)))];
+}
+
+function zodFields(text: string, file: string): string[] {
+  try {
+    parseStackFile("bad", text, file);
+  } catch (error) {
+    if (error instanceof KubeplugConfigError) return error.problems.map((p) => p.path);
+    throw error;
+  }
+  throw new Error(`${file} is accepted by kubeplug`);
+}
+
+describe("the JSON Schema as an editor uses it", () => {
+  it.each(GOOD_STACKS)("accepts %s", (file) => {
+    const document = yaml.load(readFileSync(join(root, file), "utf8"));
+    expect(ajvFields(document)).toEqual([]);
+  });
+
+  it.each(GOOD_STACKS)("%s names the schema on its first line", (file) => {
+    const [first] = readFileSync(join(root, file), "utf8").split("\n");
+    expect(first).toBe(`# yaml-language-server: $schema=${relative(dirname(file), join("schema", "kubeplug.schema.json"))}`);
+  });
+
+  it("refuses at least 10 of the bad-config corpus", () => {
+    expect(caught.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it("lists only corpus cases that exist", () => {
+    expect(Object.keys(NOT_IN_SCHEMA).filter((name) => !badCases.includes(name))).toEqual([]);
+  });
+
+  it.each(caught)("refuses %s at the field kubeplug names", (name) => {
+    const file = join(BAD_DIR, `${name}.yaml`);
+    const text = readFileSync(join(root, file), "utf8");
+    const zod = zodFields(text, file);
+    const ajv = ajvFields(yaml.load(text));
+    expect(ajv.filter((field) => zod.includes(field)), `kubeplug: ${zod.join(", ")}; ajv: ${ajv.join(", ")}`).not.toEqual([]);
+  });
+
+  it.each(Object.entries(NOT_IN_SCHEMA))("cannot refuse %s: %s", (name, why) => {
+    const text = readFileSync(join(root, BAD_DIR, `${name}.yaml`), "utf8");
+    if (why === "yaml") {
+      expect(() => yaml.load(text)).toThrow();
+    } else {
+      // When this fails, the schema now catches the case: remove it from NOT_IN_SCHEMA.
+      expect(ajvFields(yaml.load(text)), WHY[why]).toEqual([]);
+    }
+  });
+});
