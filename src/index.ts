@@ -17,6 +17,7 @@ export { loadStack, parseStackFile, StackConfig, validateStackConfig } from "./c
 // What a stack file holds, as written (defaults not yet applied), with each field's description:
 // generated from the schema by `npm run reference`.
 export { KubeplugCluster, KubeplugConfig, KubeplugNetwork, KubeplugStackFile, KubeplugStorage, SecureValue } from "./config/generated/stack-types";
+export { CniDirsInput, CniProviderInput, ContainerdInput, CrioInput, DownloadsInput, NetworkInput, PoolRuntimeInput } from "./config/input-types";
 export { planCluster, ClusterPlan, ConnectionFacts, NodePlan, PlannedStep } from "./plan/cluster-plan";
 export { PoolRuntimePlan } from "./plan/runtime-plan";
 export { CniProviderPlan } from "./plan/network-plan";

@@ -10,6 +10,7 @@ import { crioRuntime } from "../config/crio";
 import { checkCrio } from "../config/crio-checks";
 import { architecture, DownloadsConfig, downloadsConfig, kubeletCgroupDriver } from "../config/cluster";
 import { Findings, Locator } from "../config/findings";
+import { CniDirsInput, DownloadsInput, NetworkInput } from "../config/input-types";
 import { cniDirs, networkConfig } from "../config/network";
 import { checkNetwork } from "../config/network-checks";
 import { containerdRuntime } from "../config/runtime";
@@ -49,9 +50,9 @@ export interface RuntimeComponentSettings {
   /** The kubelet's cgroup driver; the runtime follows it. Default systemd. */
   readonly kubeletCgroupDriver?: "systemd" | "cgroupfs";
   /** As `kubeplug:cluster.downloads`. */
-  readonly downloads?: z.input<typeof downloadsConfig>;
+  readonly downloads?: DownloadsInput;
   /** As `kubeplug:network.cni`'s binDir and confDir. */
-  readonly cni?: z.input<typeof cniDirs>;
+  readonly cni?: CniDirsInput;
   /** Whether the nodes expose /dev/kvm; false refuses VM runtimes up front. */
   readonly virtualization?: boolean;
 }
@@ -97,7 +98,7 @@ export interface NetworkComponentNode extends ComponentNode {
 /** CNI plugins and conflists on a set of nodes, as NodeNetwork builds them. */
 export function planNetworkComponent(
   nodes: readonly NetworkComponentNode[],
-  settings: { readonly config: z.input<typeof networkConfig>; readonly downloads?: z.input<typeof downloadsConfig> },
+  settings: { readonly config: NetworkInput; readonly downloads?: DownloadsInput },
 ): ComponentPlan<{ readonly downloads: DownloadsConfig }> {
   const config = parsed(networkConfig, settings.config, "network");
   const downloads = parsed(downloadsConfig, settings.downloads ?? {}, "downloads");

@@ -1,7 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { downloadsConfig } from "../../config/cluster";
-import { networkConfig } from "../../config/network";
+import { DownloadsInput, NetworkInput } from "../../config/input-types";
 import { NetworkComponentNode, planNetworkComponent } from "../../plan/component-plans";
 import { NodeConnection } from "../node/connection";
 import { connectPlanned, createNodeSteps, NodeStep, PlannedNode, warnAll } from "../node/node-step";
@@ -14,9 +12,9 @@ export interface NetworkNode extends NetworkComponentNode {
 export interface NodeNetworkArgs {
   readonly nodes: readonly NetworkNode[];
   /** The same shape as `kubeplug:network` in a stack file. */
-  readonly config: z.input<typeof networkConfig>;
+  readonly config: NetworkInput;
   /** As `kubeplug:cluster.downloads`. */
-  readonly downloads?: z.input<typeof downloadsConfig>;
+  readonly downloads?: DownloadsInput;
 }
 
 /** A network planCluster has already validated and planned: what Cluster passes. */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerdConfigInput } from "../../config/runtime";
+import { ContainerdInput } from "../../config/input-types";
 import { planRuntimeComponent } from "../../plan/component-plans";
 import { plannedRuntime, PlannedRuntimeArgs, PoolRuntimeComponent, RuntimeArgsBase } from "./runtime-component";
 
@@ -7,7 +7,7 @@ export type { RuntimeNode } from "./runtime-component";
 
 export interface ContainerdRuntimeArgs extends RuntimeArgsBase {
   /** The same shape as a pool's `runtime` in a stack file (`kind: containerd` may be left out). */
-  readonly config: Omit<ContainerdConfigInput, "kind"> & { readonly kind?: "containerd" };
+  readonly config: Omit<ContainerdInput, "kind"> & { readonly kind?: "containerd" };
 }
 
 /** Validates and plans component arguments the way a stack file is; errors are rooted at `containerd`. */

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CrioConfigInput } from "../../config/crio";
+import { CrioInput } from "../../config/input-types";
 import { planRuntimeComponent } from "../../plan/component-plans";
 import { plannedRuntime, PlannedRuntimeArgs, PoolRuntimeComponent, RuntimeArgsBase } from "./runtime-component";
 
 export interface CrioRuntimeArgs extends RuntimeArgsBase {
   /** The same shape as a pool's `runtime` in a stack file (`kind: crio` may be left out). */
-  readonly config: Omit<CrioConfigInput, "kind"> & { readonly kind?: "crio" };
+  readonly config: Omit<CrioInput, "kind"> & { readonly kind?: "crio" };
 }
 
 /** Validates and plans component arguments the way a stack file is; errors are rooted at `crio`. */

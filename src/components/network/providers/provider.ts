@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ChartRef } from "../../../catalog/cni-providers";
-import { CniProviderSettings, CniProviderSettingsInput } from "../../../config/cni-provider";
+import { CniProviderSettings } from "../../../config/cni-provider";
+import { CniProviderInput } from "../../../config/input-types";
 import { planCniProviderComponent } from "../../../plan/component-plans";
 import { CniProviderPlan } from "../../../plan/network-plan";
 import { HelmValues } from "./values";
@@ -21,7 +22,7 @@ interface CniProviderOptions {
 
 export interface CniProviderArgs extends CniProviderOptions {
   /** Provider settings as in `kubeplug:network.provider`; parsed here, so defaults may be left out. */
-  readonly settings: CniProviderSettingsInput;
+  readonly settings: CniProviderInput;
 }
 
 /** A provider planCluster has already validated and planned: what Cluster passes. */
