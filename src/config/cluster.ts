@@ -52,7 +52,7 @@ const node = strictObject({
   ssh: nodeSsh.optional().describe("Overrides of kubeplug:cluster.ssh for this node."),
   labels: labels.default({}),
   roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["worker"]),
-  podCIDR: z.string().optional().describe("The node's pod subnet (as node.spec.podCIDR): host-local IPAM without explicit ranges allocates from it."),
+  podCIDR: z.string().optional().describe("The node's pod subnet (as node.spec.podCIDR), a network address such as 10.244.1.0/24: host-local IPAM without explicit ranges allocates from it."),
 });
 export type NodeConfig = z.infer<typeof node>;
 

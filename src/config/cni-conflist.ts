@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isNetworkAddress, parseCidr, parseIp } from "../util/cidr";
+import { isNetworkAddress, networkText, parseCidr, parseIp } from "../util/cidr";
 import { describeValue } from "./path";
 import { strictObject } from "./zod";
 
@@ -16,9 +16,9 @@ export const CNI_VERSIONS = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as con
 const cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
   error: (issue) => `${describeValue(issue.input)} is not a CIDR such as "10.244.0.0/24"`,
 });
-const networkCidr = cidr.refine((v) => isNetworkAddress(parseCidr(v)!), {
-  error: (issue) => `${describeValue(issue.input)} has host bits set; host-local wants the network address (e.g. "10.244.1.0/24")`,
-});
+/** host-local refuses a subnet with host bits set: an explicit range and a node's podCIDR are refused alike. */
+export const hostBitsMessage = (text: string): string => `${describeValue(text)} has host bits set; host-local wants the network address ("${networkText(parseCidr(text)!)}")`;
+const networkCidr = cidr.refine((v) => isNetworkAddress(parseCidr(v)!), { error: (issue) => hostBitsMessage(issue.input as string) });
 const ip = z.string().refine((v) => parseIp(v) !== undefined, { error: (issue) => `${describeValue(issue.input)} is not an IP address` });
 const mtu = z.number().int().min(68).max(65535);
 const uint64 = z.number().int().min(0);

@@ -1,7 +1,7 @@
 import { Arch, DownloadSettings } from "../catalog/artifacts";
 import { containerdFeatures } from "../catalog/containerd-features";
-import { cidrContains, cidrsOverlap, parseCidr } from "../util/cidr";
-import { CHAINED_TYPES, ConflistConfig, MIN_SPEC, REFERENCE_PLUGIN_TYPES } from "./cni-conflist";
+import { cidrContains, cidrsOverlap, isNetworkAddress, parseCidr } from "../util/cidr";
+import { CHAINED_TYPES, ConflistConfig, hostBitsMessage, MIN_SPEC, REFERENCE_PLUGIN_TYPES } from "./cni-conflist";
 import { versionAtLeast } from "../util/version";
 import { Locator } from "./findings";
 import { NetworkConfig, pluginsMaxSpec, pluginsOfVersion } from "./network";
@@ -159,7 +159,7 @@ function checkRanges(list: ConflistConfig, at: Locator, podCIDR: ReturnType<type
   });
 }
 
-/** Node pod subnets: valid, inside the pod CIDR, and never overlapping another node's. */
+/** Node pod subnets: valid network addresses (host-local takes them as its range), inside the pod CIDR, and never overlapping another node's. */
 function checkNodeSubnets(cluster: NetworkCluster, podCIDR: ReturnType<typeof parseCidr>, clusterAt: Locator): void {
   const subnets: { index: number; cidr: NonNullable<ReturnType<typeof parseCidr>> }[] = [];
   cluster.nodes.forEach((node, i) => {
@@ -167,6 +167,7 @@ function checkNodeSubnets(cluster: NetworkCluster, podCIDR: ReturnType<typeof pa
     const here = clusterAt.child("nodes", i, "podCIDR");
     const cidr = parseCidr(node.podCIDR);
     if (!cidr) return here.problem(`"${node.podCIDR}" is not a CIDR such as "10.244.1.0/24"`);
+    if (!isNetworkAddress(cidr)) here.problem(hostBitsMessage(node.podCIDR));
     if (podCIDR && !cidrContains(podCIDR, cidr)) here.problem(`"${node.podCIDR}" is outside kubeplug:network.podCIDR ${podCIDR.text}`);
     const clash = subnets.find((s) => cidrsOverlap(s.cidr, cidr));
     if (clash) here.problem(`"${node.podCIDR}" overlaps nodes[${clash.index}].podCIDR ${clash.cidr.text} (${cluster.nodes[clash.index]!.name}, pool ${cluster.nodes[clash.index]!.pool})`);

@@ -46,6 +46,31 @@ export function isNetworkAddress(cidr: Cidr): boolean {
   return (cidr.address & mask(cidr.family, cidr.prefix)) === cidr.address;
 }
 
+/** The prefix with its host bits cleared, written out ("10.244.1.5/24" -> "10.244.1.0/24"). */
+export function networkText(cidr: Cidr): string {
+  return `${formatIp(cidr.family, cidr.address & mask(cidr.family, cidr.prefix))}/${cidr.prefix}`;
+}
+
+/** An address in its usual text form: dotted IPv4, or IPv6 with the longest run of zero groups as "::". */
+export function formatIp(family: 4 | 6, value: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".");
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
+    i = j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
+  if (best.start < 0) return hex(groups);
+  return `${hex(groups.slice(0, best.start))}::${hex(groups.slice(best.start + best.length))}`;
+}
+
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   return outer.family === inner.family && outer.prefix <= inner.prefix && (inner.address & mask(outer.family, outer.prefix)) === (outer.address & mask(outer.family, outer.prefix));
 }

@@ -1017,7 +1017,7 @@ export interface KubeplugCluster {
      */
     roles?: ("control-plane" | "worker")[];
     /**
-     * The node's pod subnet (as node.spec.podCIDR): host-local IPAM without explicit ranges allocates from it.
+     * The node's pod subnet (as node.spec.podCIDR), a network address such as 10.244.1.0/24: host-local IPAM without explicit ranges allocates from it.
      */
     podCIDR?: string;
   }[];
