@@ -98,10 +98,20 @@ export class Cluster extends pulumi.ComponentResource {
 
 const hasSteps = (nodes: readonly NodePlan[], group: StepGroup) => nodes.some((n) => n.steps.some((s) => s.group === group));
 
-/** The plan names key files; only the program reads them, so key material never enters a plan. */
+/**
+ * The plan names key files; only the program reads them, so key material never enters a plan.
+ *
+ * `agent: true` adds nothing to the connection. The agent socket ($SSH_AUTH_SOCK) changes with every
+ * login session, and a changed connection replaces every step, so it must not be a resource input.
+ * @pulumi/command 1.2.1 dials $SSH_AUTH_SOCK itself when a connection names no agentSocketPath, for the
+ * node and for the proxy (bastion) alike: pulumi/pulumi-command at v1.2.1 (commit
+ * 7f3eb6f3b77cd0fa3895ba437a695dd393f7dd25), provider/pkg/provider/remote/connection.go,
+ * connectionBase.SSHConfig ("if con.AgentSocketPath != nil ... else tryGetDefaultAgentSocket()"), with
+ * tryGetDefaultAgentSocket in connection_unix.go reading SSH_AUTH_SOCK, and ProxyConnection
+ * (proxyConnection.go) embedding the same connectionBase.
+ */
 function nodeConnection(facts: ConnectionFacts, readKey: (path: string) => pulumi.Input<string>): NodeConnection {
-  const credentials = (c: { readonly privateKeyPath?: string; readonly agent?: boolean }) =>
-    c.privateKeyPath ? { privateKey: readKey(c.privateKeyPath) } : c.agent ? { agentSocketPath: process.env.SSH_AUTH_SOCK ?? "" } : {};
+  const credentials = (c: { readonly privateKeyPath?: string }) => (c.privateKeyPath ? { privateKey: readKey(c.privateKeyPath) } : {});
   const { bastion } = facts;
   return {
     host: facts.host,

@@ -18,7 +18,7 @@ const sshUser = z.string().min(1).describe("Login user. Any user other than root
 const sshPort = port.describe("SSH port.");
 const credentials = {
   privateKeyPath: z.string().min(1).optional().describe("Private key file, read by the program (relative paths are relative to the project)."),
-  agent: z.boolean().optional().describe("Use the SSH agent at $SSH_AUTH_SOCK instead of a key file."),
+  agent: z.boolean().optional().describe("Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state."),
 };
 
 const bastion = strictObject({

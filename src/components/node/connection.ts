@@ -14,7 +14,11 @@ export interface NodeConnection {
   readonly user?: string;
   /** The private key itself (not a path); pass a Pulumi secret. */
   readonly privateKey?: pulumi.Input<string>;
-  /** Use the SSH agent at this socket instead of a key. */
+  /**
+   * Use the SSH agent at this socket instead of a key. Leave it out to use $SSH_AUTH_SOCK, which
+   * @pulumi/command reads when it connects: a path given here is a resource input, so a path that
+   * changes with each login session replaces (and re-runs) every step.
+   */
   readonly agentSocketPath?: string;
   /** Pinned host key (`ssh-ed25519 AAAA...`); without it @pulumi/command does not check the host. */
   readonly hostKey?: string;

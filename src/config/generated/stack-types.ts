@@ -59,7 +59,7 @@ export interface KubeplugCluster {
      */
     privateKeyPath?: string;
     /**
-     * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file.
+     * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state.
      */
     agent?: boolean;
     /**
@@ -88,7 +88,7 @@ export interface KubeplugCluster {
        */
       privateKeyPath?: string;
       /**
-       * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file.
+       * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state.
        */
       agent?: boolean;
     };
@@ -970,7 +970,7 @@ export interface KubeplugCluster {
        */
       privateKeyPath?: string;
       /**
-       * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file.
+       * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state.
        */
       agent?: boolean;
       /**
@@ -999,7 +999,7 @@ export interface KubeplugCluster {
          */
         privateKeyPath?: string;
         /**
-         * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file.
+         * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state.
          */
         agent?: boolean;
       };
