@@ -13,7 +13,8 @@ export { providerValues } from "./components/network/providers/values";
 export { NodeConnection } from "./components/node/connection";
 export { NodeStep, NodeStepArgs, parseStepResult, StepResult } from "./components/node/node-step";
 export { NodeStepSpec } from "./components/node/step";
-export { loadStack, parseStackFile, StackConfig, validateStackConfig } from "./config/stack";
+export { parseStackFile, StackConfig, validateStackConfig } from "./config/stack";
+export { loadStack, stackNames } from "./plan/stack-files";
 // What a stack file holds, as written (defaults not yet applied), with each field's description:
 // generated from the schema by `npm run reference`.
 export { KubeplugCluster, KubeplugConfig, KubeplugNetwork, KubeplugStackFile, KubeplugStorage, SecureValue } from "./config/generated/stack-types";

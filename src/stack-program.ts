@@ -8,6 +8,7 @@ import { NAMESPACE, validateStackConfig } from "./config/stack";
 import { secretRefId } from "./config/secrets";
 import { Cluster } from "./components/cluster";
 import { planCluster } from "./plan/cluster-plan";
+import { localEnvironment, preflight } from "./plan/preflight";
 
 /** Pulumi decrypts secret config before the program runs; this tells which keys were secret. */
 const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
@@ -34,6 +35,8 @@ function parseConfigValue(raw: string): unknown {
 export function stackProgram() {
   const { config, warnings } = validateStackConfig(pulumi.getStack(), stackValues());
   for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`);
+  // Key files, the agent and environment secrets, checked as `npm run render` checks them (the program runs in the project directory).
+  preflight(config, localEnvironment());
   const plan = planCluster(config);
 
   const kubeplug = new pulumi.Config(NAMESPACE);
@@ -44,9 +47,8 @@ export function stackProgram() {
     if (ref.from === "config") {
       secrets[id] = kubeplug.requireSecret(ref.key);
     } else {
-      const value = process.env[ref.name];
-      if (value === undefined) throw new Error(`environment variable ${ref.name} is not set; a registry credential refers to it`);
-      secrets[id] = pulumi.secret(value);
+      // preflight has checked that it is set.
+      secrets[id] = pulumi.secret(process.env[ref.name]!);
     }
   });
 

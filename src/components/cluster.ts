@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan, ConnectionFacts, NodePlan, StepGroup } from "../plan/cluster-plan";
+import { resolveLocalPath } from "../plan/preflight";
 import { NodeConnection } from "./node/connection";
 import { NodeStep, PlannedNode } from "./node/node-step";
 import { SecretValues } from "./node/secret-payload";
@@ -25,9 +25,15 @@ export interface ClusterArgs {
   readonly kubernetesProvider?: k8s.Provider;
 }
 
-/** `~/` is the user's home, as in ssh; other relative paths are relative to the working directory. */
-const readKeyFile = (path: string): pulumi.Output<string> =>
-  pulumi.secret(readFileSync(path.startsWith("~/") ? join(homedir(), path.slice(2)) : resolve(path), "utf8"));
+/** `~/` is the user's home, as in ssh; other relative paths are relative to the working directory (preflight checked the file). */
+function readKeyFile(path: string): pulumi.Output<string> {
+  const file = resolveLocalPath(path, { projectDir: process.cwd(), homeDir: homedir() });
+  try {
+    return pulumi.secret(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new Error(`cannot read the private key "${path}" (${file}): ${(error as Error).message}`);
+  }
+}
 
 type PoolRuntime = ContainerdRuntime | CrioRuntime;
 

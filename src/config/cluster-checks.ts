@@ -82,6 +82,16 @@ export function effectiveSsh(cluster: ClusterConfig, node: NodeConfig): SshConfi
   return { ...cluster.ssh, ...definedOnly(node.ssh ?? {}) };
 }
 
+/**
+ * Where the setting a node uses is written, as path segments under kubeplug:cluster: the node's own
+ * `ssh.<key>` when it sets one, else the cluster's; undefined when neither does.
+ */
+export function sshOrigin(cluster: ClusterConfig, index: number, key: keyof SshConfig): PropertyKey[] | undefined {
+  if (cluster.nodes[index]!.ssh?.[key] !== undefined) return ["nodes", index, "ssh", key];
+  if (cluster.ssh[key] !== undefined) return ["ssh", key];
+  return undefined;
+}
+
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import yaml from "js-yaml";
 import { z } from "zod";
 import { ConfigProblem, ConfigWarning, KubeplugConfigError } from "../errors";
@@ -117,19 +115,4 @@ export function parseStackFile(stack: string, text: string, file: string): Loade
     throw new KubeplugConfigError([{ path: `${file}: config`, message: "expected a map of config keys" }]);
   }
   return validateStackConfig(stack, (config ?? {}) as Record<string, unknown>);
-}
-
-/** Reads `stacks/Pulumi.<stack>.yaml` under a project directory (Pulumi.yaml sets stackConfigDir: stacks). */
-export function loadStack(projectDir: string, stack: string): LoadedStack {
-  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
-    throw new KubeplugConfigError([{ path: "--stack", message: `"${stack}" is not a stack name` }]);
-  }
-  const file = join("stacks", `Pulumi.${stack}.yaml`);
-  let text: string;
-  try {
-    text = readFileSync(join(projectDir, file), "utf8");
-  } catch {
-    throw new KubeplugConfigError([{ path: file, message: `no such stack file (looked in ${join(projectDir, "stacks")})` }]);
-  }
-  return parseStackFile(stack, text, file);
 }

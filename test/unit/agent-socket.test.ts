@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, Server } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMockedProgram, unwrapSecret } from "../support/pulumi-mocks";
 
 // `agent: true` must not put the agent socket into the resources: $SSH_AUTH_SOCK changes with every
@@ -7,10 +10,24 @@ import { runMockedProgram, unwrapSecret } from "../support/pulumi-mocks";
 // $SSH_AUTH_SOCK itself when a connection names no socket (see nodeConnection in src/components/cluster.ts).
 const stackFile = join(__dirname, "..", "fixtures", "stacks", "Pulumi.agent.yaml");
 const saved = process.env.SSH_AUTH_SOCK;
+// Two login sessions: two live agent sockets (preflight checks that SSH_AUTH_SOCK names one).
+const work = mkdtempSync(join(tmpdir(), "kubeplug-agent-"));
+const sockets = [join(work, "ssh-XXXXfirst-agent.1111"), join(work, "ssh-YYYYsecond-agent.2222")];
+const agents: Server[] = [];
 
-afterAll(() => {
+beforeAll(async () => {
+  for (const socket of sockets) {
+    const agent = createServer();
+    await new Promise<void>((resolve) => agent.listen(socket, resolve));
+    agents.push(agent);
+  }
+});
+
+afterAll(async () => {
   if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
   else process.env.SSH_AUTH_SOCK = saved;
+  for (const agent of agents) await new Promise((resolve) => agent.close(resolve));
+  rmSync(work, { recursive: true, force: true });
 });
 
 /** Every Command's inputs, by name, after running the program with the given agent socket. */
@@ -24,8 +41,8 @@ async function commandInputs(socket: string): Promise<Record<string, Record<stri
 
 describe("agent: true under mocks", () => {
   it("two login sessions (two SSH_AUTH_SOCK values) give identical resource inputs, without the socket", async () => {
-    const first = await commandInputs("/tmp/ssh-XXXXfirst/agent.1111");
-    const second = await commandInputs("/tmp/ssh-YYYYsecond/agent.2222");
+    const first = await commandInputs(sockets[0]!);
+    const second = await commandInputs(sockets[1]!);
     expect(Object.keys(first).sort()).toEqual(["a1", "a2"].flatMap((n) => ["containerd-configure", "containerd-install", "oci-runtimes-install"].map((s) => `${n}-${s}`)).sort());
     expect(second).toEqual(first);
     for (const inputs of Object.values(first)) {

@@ -1,0 +1,111 @@
+/**
+ * Preflight: what a stack needs from the machine that runs `pulumi up` (key files, the SSH agent,
+ * environment secrets), checked before anything is planned, by the render CLI and by the program
+ * alike, so a stack that `npm run render` accepts does not fail later with a raw ENOENT. This is the
+ * one module below the components that looks at the machine; src/config and the rest of the plan
+ * stay pure.
+ */
+import { accessSync, constants, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { effectiveSsh, forEachSecretRef, sshOrigin } from "../config/cluster-checks";
+import { Findings, Locator } from "../config/findings";
+import { StackConfig } from "../config/stack";
+import { KubeplugConfigError } from "../errors";
+
+/** The machine as preflight sees it. */
+export interface LocalEnvironment {
+  /** Relative paths in a stack are relative to it: the project directory, where Pulumi runs the program. */
+  readonly projectDir: string;
+  /** What `~/` means in a path. */
+  readonly homeDir: string;
+  /** Environment variables: `{ from: env }` secrets and SSH_AUTH_SOCK. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** This process's machine: the working directory (Pulumi runs the program in the project directory), home and environment. */
+export function localEnvironment(projectDir: string = process.cwd()): LocalEnvironment {
+  return { projectDir, homeDir: homedir(), env: process.env };
+}
+
+/** `~/` is the home directory, as in ssh; other relative paths are relative to the project directory. */
+export function resolveLocalPath(path: string, local: Pick<LocalEnvironment, "projectDir" | "homeDir">): string {
+  if (path.startsWith("~/")) return join(local.homeDir, path.slice(2));
+  return isAbsolute(path) ? path : join(local.projectDir, path);
+}
+
+const ROOT = "kubeplug:cluster";
+
+/**
+ * Checks every file, agent and environment variable the stack's nodes and secrets use, reporting
+ * each at the field that names it (once, where it is written, however many nodes inherit it).
+ * Throws KubeplugConfigError with every problem at once.
+ */
+export function preflight(config: StackConfig, local: LocalEnvironment): void {
+  const findings = new Findings();
+  const at = findings.at(ROOT);
+  const seen = new Set<string>();
+  /** Runs `check` once per place a setting is written. */
+  const once = (segments: readonly PropertyKey[], check: (here: Locator) => void) => {
+    const here = at.child(...segments);
+    if (seen.has(here.path)) return;
+    seen.add(here.path);
+    check(here);
+  };
+  const { cluster } = config;
+  cluster.nodes.forEach((node, i) => {
+    const keyAt = sshOrigin(cluster, i, "privateKeyPath");
+    const agentAt = sshOrigin(cluster, i, "agent");
+    const ssh = effectiveSsh(cluster, node);
+    if (ssh.privateKeyPath && keyAt) once(keyAt, (here) => checkKeyFile(ssh.privateKeyPath!, here, local));
+    else if (ssh.agent && agentAt) once(agentAt, (here) => checkAgent(here, local));
+    const bastionAt = sshOrigin(cluster, i, "bastion");
+    const bastion = ssh.bastion;
+    if (bastion && bastionAt) {
+      if (bastion.privateKeyPath) once([...bastionAt, "privateKeyPath"], (here) => checkKeyFile(bastion.privateKeyPath!, here, local));
+      else if (bastion.agent) once([...bastionAt, "agent"], (here) => checkAgent(here, local));
+    }
+  });
+  forEachSecretRef(cluster, (ref, path) => {
+    if (ref.from !== "env") return;
+    once([...path, "name"], (here) => {
+      if (local.env[ref.name] === undefined) here.problem(`environment variable ${ref.name} is not set; pulumi up reads this secret from it`);
+    });
+  });
+  if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
+}
+
+/** Where a relative path was looked for, in words a user can act on. */
+function whereLooked(path: string): string {
+  if (path.startsWith("~/")) return " (in the home directory)";
+  return isAbsolute(path) ? "" : " (relative to the project directory)";
+}
+
+function checkKeyFile(path: string, here: Locator, local: LocalEnvironment): void {
+  const file = resolveLocalPath(path, local);
+  let stats;
+  try {
+    stats = statSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return here.problem(code === "ENOENT" || code === "ENOTDIR" ? `no file "${path}"${whereLooked(path)}; pulumi up reads the private key from it` : `"${path}" cannot be read: ${(error as Error).message}`);
+  }
+  if (!stats.isFile()) return here.problem(`"${path}" is not a file; it must be the private key itself`);
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    here.problem(`"${path}" is not readable by this user; pulumi up reads the private key from it`);
+  }
+}
+
+function checkAgent(here: Locator, local: LocalEnvironment): void {
+  const socket = local.env.SSH_AUTH_SOCK;
+  if (!socket) return here.problem("agent: true needs an SSH agent, but SSH_AUTH_SOCK is not set; start one (eval \"$(ssh-agent)\" && ssh-add) or set privateKeyPath");
+  let isSocket = false;
+  try {
+    isSocket = statSync(socket).isSocket();
+  } catch {
+    // reported below
+  }
+  if (!isSocket) here.problem(`agent: true, but SSH_AUTH_SOCK names ${JSON.stringify(socket)}, which is not a socket (a stale session?)`);
+}

@@ -1,0 +1,89 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/render";
+import { LocalEnvironment } from "../../src/plan/preflight";
+
+// What `npm run render` says when its arguments or this machine do not fit: one clear line, never a
+// stack trace, and the names that do exist.
+const projectDir = join(__dirname, "..", "..");
+const work = mkdtempSync(join(tmpdir(), "kubeplug-render-cli-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function run(argv: string[], local?: LocalEnvironment): { code: number; stdout: string; stderr: string } {
+  const out = { stdout: "", stderr: "" };
+  const saved = { stdout: process.stdout.write.bind(process.stdout), stderr: process.stderr.write.bind(process.stderr) };
+  const capture = (stream: "stdout" | "stderr") =>
+    ((chunk: string | Uint8Array) => {
+      out[stream] += chunk.toString();
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture("stdout");
+  process.stderr.write = capture("stderr");
+  try {
+    return { code: main(argv, projectDir, local), ...out };
+  } finally {
+    process.stdout.write = saved.stdout;
+    process.stderr.write = saved.stderr;
+  }
+}
+
+/** A machine with the dev stack's key in its project directory and nothing in its environment. */
+function machine(withKey: boolean): LocalEnvironment {
+  const dir = mkdtempSync(join(work, "machine-"));
+  if (withKey) {
+    mkdirSync(join(dir, ".testbed"));
+    writeFileSync(join(dir, ".testbed", "id_ed25519"), "stand-in private key\n");
+  }
+  return { projectDir: dir, homeDir: join(dir, "home"), env: {} };
+}
+
+describe("npm run render: arguments and this machine", () => {
+  it("--out naming a file is a usage error, not a stack trace", () => {
+    const file = join(work, "not-a-dir");
+    writeFileSync(file, "x");
+    const result = run(["--stack", "dev", "--out", file, "--skip-local-checks"]);
+    expect(result).toEqual({ code: 64, stdout: "", stderr: `--out ${file}: that is a file, not a directory; name a directory (it is created when missing)\n` });
+  });
+
+  it("--out below a file says it cannot write there", () => {
+    const file = join(work, "a-file");
+    writeFileSync(file, "x");
+    const result = run(["--stack", "dev", "--out", join(file, "render"), "--skip-local-checks"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^cannot write the render to ${file}/render: ENOTDIR: not a directory`));
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("--stack naming nothing lists the stacks there are, with the likely one", () => {
+    expect(run(["--stack", "staging"])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "invalid kubeplug configuration (1 problem):\n  stacks/Pulumi.staging.yaml: no such stack file; stacks in stacks/: dev, prod\n",
+    });
+    expect(run(["--stack", "prd"]).stderr).toBe('invalid kubeplug configuration (1 problem):\n  stacks/Pulumi.prd.yaml: no such stack file; did you mean "prod"? Stacks in stacks/: dev, prod\n');
+  });
+
+  it("--node naming nothing lists the stack's nodes, with the likely one", () => {
+    const out = join(work, "nodes");
+    expect(run(["--stack", "dev", "--out", out, "--node", "worker9", "--skip-local-checks"])).toEqual({ code: 64, stdout: "", stderr: "no node named \"worker9\" in stack dev; nodes: node1, node2, node3\n" });
+    expect(run(["--stack", "dev", "--out", out, "--node", "nod2", "--skip-local-checks"]).stderr).toBe('no node named "nod2" in stack dev; did you mean "node2"? Nodes: node1, node2, node3\n');
+  });
+
+  it("a key file that is not on this machine fails the render at its field, as pulumi up would", () => {
+    const result = run(["--stack", "dev", "--out", join(work, "no-key")], machine(false));
+    expect(result).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        'invalid kubeplug configuration (1 problem):\n  kubeplug:cluster.ssh.privateKeyPath: no file ".testbed/id_ed25519" (relative to the project directory); pulumi up reads the private key from it\n' +
+        "(these check this machine for pulumi up; --skip-local-checks renders without them)\n",
+    });
+  });
+
+  it("renders once the key is there, or with --skip-local-checks", () => {
+    expect(run(["--stack", "dev", "--out", join(work, "with-key")], machine(true)).code).toBe(0);
+    expect(run(["--stack", "dev", "--out", join(work, "skipped"), "--skip-local-checks"], machine(false)).code).toBe(0);
+  });
+});
