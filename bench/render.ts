@@ -52,7 +52,7 @@ function stackValues(nodes: number): Record<string, unknown> {
     "kubeplug:mirrorPassword": { secure: "v1:bench" },
     "kubeplug:cluster": {
       name: "bench",
-      ssh: { privateKeyPath: "/dev/null" },
+      ssh: { privateKeyPath: "/dev/null", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u" },
       pools,
       nodes: Array.from({ length: nodes }, (_, i) => ({
         name: `node${String(i).padStart(4, "0")}`,

@@ -35,9 +35,10 @@ function parseConfigValue(raw: string): unknown {
 export function stackProgram() {
   const { config, warnings } = validateStackConfig(pulumi.getStack(), stackValues());
   for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`);
-  // Key files, the agent and environment secrets, checked as `npm run render` checks them (the program runs in the project directory).
-  preflight(config, localEnvironment());
-  const plan = planCluster(config);
+  // Key files, the agent, environment secrets and known_hosts files, checked as `npm run render` checks them
+  // (the program runs in the project directory); the host keys of known_hosts files go into the plan.
+  const local = preflight(config, localEnvironment());
+  const plan = planCluster(config, local);
 
   const kubeplug = new pulumi.Config(NAMESPACE);
   const secrets: Record<string, pulumi.Input<string>> = {};

@@ -17,7 +17,7 @@ Validates stacks/Pulumi.NAME.yaml, writes every node's step scripts and files un
   --node NAME           print the plan of one node only (all nodes are still written)
   --check               write nothing; exit 2 if the render differs from DIR (for CI)
   --skip-local-checks   do not check what pulumi up needs from this machine (key files, the SSH agent,
-                        environment secrets), e.g. in CI, which has none of them
+                        environment secrets, known_hosts files), e.g. in CI, which has none of them
 `;
 
 export function main(argv: readonly string[], projectDir = process.cwd(), local = localEnvironment(projectDir)): number {
@@ -55,9 +55,10 @@ export function main(argv: readonly string[], projectDir = process.cwd(), local 
   }
   try {
     const loaded = loadStack(projectDir, args.stack);
+    let facts;
     if (!args["skip-local-checks"]) {
       try {
-        preflight(loaded.config, local);
+        facts = preflight(loaded.config, local);
       } catch (error) {
         if (!(error instanceof KubeplugConfigError)) throw error;
         process.stderr.write(`${error.message}
@@ -66,7 +67,7 @@ export function main(argv: readonly string[], projectDir = process.cwd(), local 
         return 1;
       }
     }
-    const plan = planCluster(loaded.config);
+    const plan = planCluster(loaded.config, facts);
     if (args.node && !plan.nodes.some((n) => n.node.name === args.node)) {
       process.stderr.write(`${unknownNodeMessage(args.node, args.stack, plan.nodes.map((n) => n.node.name))}\n`);
       return 64;

@@ -124,7 +124,14 @@ function nodeConnection(facts: ConnectionFacts, readKey: (path: string) => pulum
     port: facts.port,
     user: facts.user,
     ...credentials(facts),
-    ...(facts.hostKey ? { hostKey: facts.hostKey } : {}),
-    ...(bastion ? { bastion: { host: bastion.host, port: bastion.port, user: bastion.user, ...credentials(bastion) } } : {}),
+    ...hostKey(facts),
+    ...(bastion ? { bastion: { host: bastion.host, port: bastion.port, user: bastion.user, ...credentials(bastion), ...hostKey(bastion) } } : {}),
   };
+}
+
+/** The plan says how each host key is checked; a known_hosts key is there only when the plan was made with preflight's facts. */
+function hostKey(facts: Omit<ConnectionFacts, "bastion">): Pick<NodeConnection, "hostKey" | "insecureSkipHostKeyCheck"> {
+  if (facts.hostKeyCheck === "unchecked") return { insecureSkipHostKeyCheck: true };
+  if (facts.hostKey) return { hostKey: facts.hostKey };
+  throw new Error(`${facts.host}: the plan holds no host key from ${facts.knownHostsFile ?? "its known_hosts file"}; plan with the LocalFacts preflight returns (planCluster(config, preflight(config, local)))`);
 }

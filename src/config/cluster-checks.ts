@@ -4,6 +4,7 @@ import { Findings } from "./findings";
 import { NetworkConfig } from "./network";
 import { classInputs, planRuntimeClasses } from "./runtime-class-selection";
 import { checkCrio } from "./crio-checks";
+import { checkHostKeys } from "./host-keys";
 import { checkContainerd } from "./runtime-checks";
 import { SecretRef } from "./secrets";
 import { unknownNameMessage } from "./suggest";
@@ -33,6 +34,8 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
       at.child("nodes", i, "ssh").problem(bothCredentialsMessage(node));
     }
   });
+
+  checkHostKeys(cluster, at);
 
   cluster.pools.forEach((pool, i) => {
     const nodes = cluster.nodes.filter((n) => n.pool === pool.name);

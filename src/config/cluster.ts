@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ARTIFACT_NAMES } from "../catalog/artifacts";
+import { hostKeyDataProblem, HostKeyType } from "../util/ssh-keys";
 import { describeValue } from "./path";
 import { absolutePath, checksum, dnsLabel, hostAddress, httpUrl, labels, port } from "./primitives";
 import { crioRuntime } from "./crio";
@@ -21,11 +22,23 @@ const credentials = {
   agent: z.boolean().optional().describe("Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state."),
 };
 
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) ([A-Za-z0-9+/=]+)$/;
+/** A public host key as @pulumi/command pins it: the type and the base64 data of a `.pub` file, without the comment. */
+export const hostKey = z
+  .string()
+  .regex(HOST_KEY, { error: (issue) => `${describeValue(issue.input)} is not an OpenSSH public host key such as "ssh-ed25519 AAAA..."` })
+  .superRefine((value, ctx) => {
+    const [, type, , data] = HOST_KEY.exec(value) ?? [];
+    const problem = type && data ? hostKeyDataProblem(type as HostKeyType, data) : undefined;
+    if (problem) ctx.addIssue({ code: "custom", input: value, message: `${describeValue(value)} is not a well-formed ${type} key: ${problem}; copy the line from the host's /etc/ssh/ssh_host_${type === "ssh-rsa" ? "rsa" : type!.startsWith("ecdsa") ? "ecdsa" : "ed25519"}_key.pub` });
+  });
+
 const bastion = strictObject({
   address: hostAddress,
   port: sshPort.default(SSH_DEFAULTS.port),
   user: sshUser.default(SSH_DEFAULTS.user),
   ...credentials,
+  hostKey: hostKey.optional().describe("The bastion's pinned host key (ssh-keyscan output, checked by hand, or its /etc/ssh/ssh_host_*_key.pub). Without it the bastion is looked up in knownHostsFile, or left unchecked under insecureSkipHostKeyCheck."),
 }).refine((b) => !(b.privateKeyPath && b.agent), { error: "set either privateKeyPath or agent: true, not both" });
 
 /** A node's own SSH settings: each key it sets overrides the cluster's, the others are inherited. */
@@ -33,9 +46,9 @@ const nodeSshFields = {
   user: sshUser.optional(),
   port: sshPort.optional(),
   ...credentials,
-  hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$/, {
-    error: (issue) => `${describeValue(issue.input)} is not an OpenSSH public host key such as "ssh-ed25519 AAAA..."`,
-  }).optional().describe("Pinned host key; without it the host key is not checked."),
+  hostKey: hostKey.optional().describe("The node's pinned host key, e.g. the content of its /etc/ssh/ssh_host_ed25519_key.pub without the comment. Every node needs a host key check: hostKey, knownHostsFile, or insecureSkipHostKeyCheck."),
+  knownHostsFile: z.string().min(1).optional().describe("An OpenSSH known_hosts file kubeplug reads at render and at pulumi up (relative paths are relative to the project, ~/ is the home directory): each node and bastion without its own hostKey is pinned to the key it lists for the address and port (hashed names included; ssh-ed25519 preferred)."),
+  insecureSkipHostKeyCheck: z.boolean().optional().describe("Throwaway labs only: connect without checking host keys, to nodes and bastions that pin none. Whoever answers at an address then gets root commands and registry credentials; every render and pulumi up warns."),
   bastion: bastion.optional().describe("Jump host the connection goes through."),
 };
 const nodeSsh = strictObject(nodeSshFields);

@@ -2,6 +2,7 @@ import { Arch } from "../catalog/artifacts";
 import { ClusterConfig, NodeConfig, PoolConfig } from "../config/cluster";
 import { effectiveSsh } from "../config/cluster-checks";
 import { Findings } from "../config/findings";
+import { HostKeyCheck, nodeHostKeyChecks } from "../config/host-keys";
 import { classInputs, planRuntimeClasses } from "../config/runtime-class-selection";
 import { StackConfig } from "../config/stack";
 import { KubeplugConfigError } from "../errors";
@@ -9,6 +10,7 @@ import { networkSteps } from "../components/network/network-steps";
 import { PlannedRuntimeClass, withManifest } from "../components/runtime/runtime-class-manifest";
 import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../components/node/step";
 import { CniProviderPlan, planCniProvider } from "./network-plan";
+import { LocalFacts } from "./preflight";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
 
 /** Which component owns a step: the pool's runtime or the node's CNI. */
@@ -18,6 +20,13 @@ export interface PlannedStep extends NodeStepSpec {
   readonly group: StepGroup;
 }
 
+/**
+ * How a host's key is checked: `pinned` (hostKey written in the stack), `known-hosts` (hostKey from
+ * the knownHostsFile named; absent when the plan was made without preflight's LocalFacts, and then
+ * the plan cannot be applied), `unchecked` (insecureSkipHostKeyCheck: true).
+ */
+export type HostKeyCheckKind = Exclude<HostKeyCheck["kind"], "missing">;
+
 /** How to reach a host, with every default applied; key files are named, never read. */
 export interface ConnectionFacts {
   readonly host: string;
@@ -25,8 +34,11 @@ export interface ConnectionFacts {
   readonly user: string;
   readonly privateKeyPath?: string;
   readonly agent?: boolean;
+  readonly hostKeyCheck: HostKeyCheckKind;
   readonly hostKey?: string;
-  readonly bastion?: Omit<ConnectionFacts, "bastion" | "hostKey">;
+  /** The known_hosts file hostKey comes from (hostKeyCheck `known-hosts`). */
+  readonly knownHostsFile?: string;
+  readonly bastion?: Omit<ConnectionFacts, "bastion">;
 }
 
 export interface NodePlan {
@@ -51,8 +63,9 @@ const ROOT = "kubeplug:cluster";
 /**
  * The only place a cluster is composed: every node's steps, how to reach each node, and every
  * cluster object. Pure: no I/O, no Pulumi. Throws KubeplugConfigError for what only rendering shows.
+ * `local` (from preflight) gives the host keys of known_hosts files; without it those stay unresolved.
  */
-export function planCluster(config: StackConfig): ClusterPlan {
+export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPlan {
   const { cluster } = config;
   const findings = new Findings();
   const context = { cgroupDriver: cluster.kubelet.cgroupDriver, cni: config.network.cni, downloads: cluster.downloads };
@@ -60,13 +73,13 @@ export function planCluster(config: StackConfig): ClusterPlan {
   if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
   const pools = planned as PoolRuntimePlan[];
   const byName = new Map(pools.map((p, i) => [p.name, { runtime: p, pool: cluster.pools[i]! }]));
-  const nodes = cluster.nodes.map((node): NodePlan => {
+  const nodes = cluster.nodes.map((node, i): NodePlan => {
     const { runtime, pool } = byName.get(node.pool)!;
     const stepNode = { name: node.name, arch: node.arch };
     return {
       node,
       pool,
-      connection: connectionFacts(cluster, node),
+      connection: connectionFacts(cluster, i, local),
       steps: [
         ...tagged("runtime", runtime.steps(stepNode)),
         ...(config.networkManaged ? tagged("network", networkSteps(config.network, { ...stepNode, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads)) : []),
@@ -93,8 +106,11 @@ function tagged(group: StepGroup, definitions: readonly StepDefinition[]): Plann
   return nodeStepSpecs(definitions).map((spec) => ({ ...spec, group }));
 }
 
-function connectionFacts(cluster: ClusterConfig, node: NodeConfig): ConnectionFacts {
+function connectionFacts(cluster: ClusterConfig, index: number, local: LocalFacts | undefined): ConnectionFacts {
+  const node = cluster.nodes[index]!;
   const ssh = effectiveSsh(cluster, node);
+  const checks = nodeHostKeyChecks(cluster, index);
+  const known = local?.knownHostKeys.get(node.name);
   const credentials = (c: { privateKeyPath?: string | undefined; agent?: boolean | undefined }) => ({
     ...(c.privateKeyPath ? { privateKeyPath: c.privateKeyPath } : {}),
     ...(c.agent ? { agent: true } : {}),
@@ -104,8 +120,24 @@ function connectionFacts(cluster: ClusterConfig, node: NodeConfig): ConnectionFa
     port: ssh.port,
     user: ssh.user,
     ...credentials(ssh),
-    ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
-    ...(ssh.bastion ? { bastion: { host: ssh.bastion.address, port: ssh.bastion.port, user: ssh.bastion.user, ...credentials(ssh.bastion) } } : {}),
+    ...hostKeyFacts(checks.node, known?.node),
+    ...(ssh.bastion
+      ? { bastion: { host: ssh.bastion.address, port: ssh.bastion.port, user: ssh.bastion.user, ...credentials(ssh.bastion), ...hostKeyFacts(checks.bastion!.check, known?.bastion) } }
+      : {}),
   };
+}
+
+/** Validation has refused a host without a check, so `missing` cannot reach the plan. */
+function hostKeyFacts(check: HostKeyCheck, fromKnownHosts: string | undefined): Pick<ConnectionFacts, "hostKeyCheck" | "hostKey" | "knownHostsFile"> {
+  switch (check.kind) {
+    case "pinned":
+      return { hostKeyCheck: "pinned", hostKey: check.hostKey };
+    case "known-hosts":
+      return { hostKeyCheck: "known-hosts", knownHostsFile: check.file, ...(fromKnownHosts ? { hostKey: fromKnownHosts } : {}) };
+    case "unchecked":
+      return { hostKeyCheck: "unchecked" };
+    case "missing":
+      throw new Error("a host without a host key check passed validation");
+  }
 }
 

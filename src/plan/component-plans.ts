@@ -8,7 +8,7 @@ import { Arch } from "../catalog/artifacts";
 import { parseCniProvider } from "../config/cni-provider";
 import { crioRuntime } from "../config/crio";
 import { checkCrio } from "../config/crio-checks";
-import { architecture, DownloadsConfig, downloadsConfig, kubeletCgroupDriver } from "../config/cluster";
+import { architecture, DownloadsConfig, downloadsConfig, hostKey, kubeletCgroupDriver } from "../config/cluster";
 import { Findings, Locator } from "../config/findings";
 import { CniDirsInput, DownloadsInput, NetworkInput } from "../config/input-types";
 import { cniDirs, networkConfig } from "../config/network";
@@ -25,11 +25,19 @@ import { nodeStepSpecs } from "./cluster-plan";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
 import { CniProviderPlan, planCniProvider } from "./network-plan";
 
-/** A node as a standalone component names it; its connection stays with the component. */
+/** What the plan checks of a node's connection: how its host key, and its bastion's, are checked. */
+export interface HostKeyPolicy {
+  readonly hostKey?: unknown;
+  readonly insecureSkipHostKeyCheck?: boolean;
+  readonly bastion?: { readonly hostKey?: unknown; readonly insecureSkipHostKeyCheck?: boolean };
+}
+
+/** A node as a standalone component names it; its connection stays with the component, which maps it. */
 export interface ComponentNode {
   readonly name: string;
   /** Default amd64. */
   readonly arch?: Arch;
+  readonly connection?: HostKeyPolicy;
 }
 
 export interface PlannedNodeSteps {
@@ -78,6 +86,7 @@ export function planRuntimeComponent(
   const cgroupDriver = kubeletCgroupDriver.parse(settings.kubeletCgroupDriver);
   const context: PoolContext = { cgroupDriver, arches: [...new Set(nodes.map(arch))], downloads, cni, virtualization: settings.virtualization };
   (check as (config: unknown, at: Locator, context: PoolContext) => void)(config, at, context);
+  checkHostKeyPolicies(nodes, findings.at("nodes"));
   failOn(findings.problems);
   const piece = planPoolRuntime(config, { pool: name, cgroupDriver, cni, downloads }, at);
   failOn(findings.problems);
@@ -106,6 +115,7 @@ export function planNetworkComponent(
   const pools = [...new Set(stepNodes.map((n) => n.pool))].map((pool) => ({ name: pool }));
   const findings = new Findings();
   checkNetwork(config, { pools, nodes: stepNodes, downloads }, findings.at("network"), findings.at("nodes"));
+  checkHostKeyPolicies(nodes, findings.at("nodes"));
   failOn(findings.problems);
   return {
     piece: { downloads },
@@ -140,6 +150,36 @@ export function planCniProviderComponent(settings: unknown): CniProviderPlan {
 }
 
 const arch = (node: ComponentNode): Arch => architecture.parse(node.arch);
+
+const NO_HOST_KEY = 'no host key: pin hostKey (e.g. "ssh-ed25519 AAAA...", the host\'s /etc/ssh/ssh_host_ed25519_key.pub), or, for a throwaway lab only, set insecureSkipHostKeyCheck: true';
+
+/**
+ * As a stack's nodes: each connection pins its host key (a string key is checked like ssh.hostKey;
+ * an Output is taken as it comes) or opts out by name, which warns; a bastion likewise, or under the
+ * connection's opt-out. Nodes without a connection (planning only) are not checked.
+ */
+function checkHostKeyPolicies(nodes: readonly ComponentNode[], at: Locator): void {
+  nodes.forEach((node, i) => {
+    const connection = node.connection;
+    if (!connection) return;
+    const here = at.child(i, "connection");
+    const check = (policy: { readonly hostKey?: unknown }, skipAt: Locator | undefined, place: Locator, what: string) => {
+      if (policy.hostKey === undefined) {
+        if (skipAt) skipAt.child("insecureSkipHostKeyCheck").warn(`the host key of ${what} is not checked: whoever answers at its address gets root commands and registry credentials; for throwaway labs only`);
+        else place.child("hostKey").problem(NO_HOST_KEY);
+      } else if (typeof policy.hostKey === "string") {
+        const parsed = hostKey.safeParse(policy.hostKey);
+        if (!parsed.success) place.child("hostKey").problem(parsed.error.issues[0]!.message);
+      }
+    };
+    check(connection, connection.insecureSkipHostKeyCheck ? here : undefined, here, node.name);
+    const bastion = connection.bastion;
+    if (bastion) {
+      const skipAt = bastion.insecureSkipHostKeyCheck !== undefined ? (bastion.insecureSkipHostKeyCheck ? here.child("bastion") : undefined) : connection.insecureSkipHostKeyCheck ? here : undefined;
+      check(bastion, skipAt, here.child("bastion"), `${node.name}'s bastion`);
+    }
+  });
+}
 
 function parsed<Schema extends z.ZodType>(schema: Schema, input: unknown, root: string): z.output<Schema> {
   const result = schema.safeParse(input, { reportInput: true });

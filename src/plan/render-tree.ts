@@ -44,7 +44,7 @@ export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
     const base = `nodes/${node.node.name}`;
     tree.set(`${base}/node.json`, {
       content: JSON.stringify(
-        { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: { user: node.connection.user, port: node.connection.port }, steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
+        { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: sshSummary(node), steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
         null,
         2,
       ) + "\n",
@@ -65,4 +65,10 @@ export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
     });
   }
   return tree;
+}
+
+/** What node.json says of the connection: no credentials, and how each host key is checked (pinned, known-hosts, unchecked). */
+function sshSummary(node: NodePlan) {
+  const { user, port, hostKeyCheck, bastion } = node.connection;
+  return { user, port, hostKeyCheck, ...(bastion ? { bastion: { host: bastion.host, port: bastion.port, user: bastion.user, hostKeyCheck: bastion.hostKeyCheck } } : {}) };
 }

@@ -60,7 +60,7 @@ function stackYaml(work: string, baseUrl: string, checksum: string): string {
   return `config:
   kubeplug:cluster:
     name: cni-real
-    ssh: { privateKeyPath: /dev/null }
+    ssh: { privateKeyPath: /dev/null, hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u }
     kubelet: { cgroupDriver: cgroupfs }
     downloads:
       baseUrls: { cni-plugins: "${baseUrl}" }

@@ -55,7 +55,7 @@ function stackYaml(version: string): string {
   return `config:
   kubeplug:cluster:
     name: handlers
-    ssh: { privateKeyPath: /dev/null }
+    ssh: { privateKeyPath: /dev/null, hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u }
     kubelet: { cgroupDriver: cgroupfs }
     pools:
       - name: p

@@ -10,6 +10,8 @@ import { ClusterPlan } from "../../src/plan/cluster-plan";
 // A stack file's settings as the Args of the standalone components, to compare both paths.
 
 export const root = join(__dirname, "..", "..");
+/** A well-formed ssh-ed25519 key that belongs to no host (it decodes to "mock-host-key-golden"). */
+export const STAND_IN_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u";
 export type RawStack = Record<string, any>;
 export const rawStack = (file: string): RawStack => (yaml.load(readFileSync(join(root, file), "utf8")) as { config: RawStack }).config;
 
@@ -21,7 +23,7 @@ export function runtimeArgs(stack: RawStack): ContainerdRuntimeArgs & CrioRuntim
   return {
     nodes: cluster.nodes
       .filter((n: { pool: string }) => n.pool === pool.name)
-      .map((n: { name: string; address: string; arch?: "amd64" | "arm64" }) => ({ name: n.name, ...(n.arch ? { arch: n.arch } : {}), connection: { host: n.address, privateKey: pulumi.secret("stand-in key") } })),
+      .map((n: { name: string; address: string; arch?: "amd64" | "arm64" }) => ({ name: n.name, ...(n.arch ? { arch: n.arch } : {}), connection: { host: n.address, privateKey: pulumi.secret("stand-in key"), hostKey: STAND_IN_HOST_KEY } })),
     config,
     ...(cluster.kubelet ? { kubeletCgroupDriver: cluster.kubelet.cgroupDriver } : {}),
     ...(cluster.downloads ? { downloads: cluster.downloads } : {}),

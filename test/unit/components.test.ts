@@ -10,7 +10,7 @@ import { parseStackFile } from "../../src/config/stack";
 import { ClassNode } from "../../src/config/runtime-class-selection";
 import { KubeplugConfigError } from "../../src/errors";
 import { planGoldenCase } from "../support/golden-cases";
-import { plannedCommands, rawStack, root, runtimeArgs } from "../support/component-args";
+import { plannedCommands, rawStack, root, runtimeArgs, STAND_IN_HOST_KEY as hostKey } from "../support/component-args";
 import { recordResources, RecordedResources, unwrapSecret } from "../support/pulumi-mocks";
 
 // Each component a program can import on its own, under mocks (the Pulumi engine cannot run here).
@@ -46,17 +46,26 @@ beforeAll(async () => {
   const vmAddress = pulumi.output(new Promise<string>((resolve) => setTimeout(() => resolve("203.0.113.7"), 10)));
   ({ recorded } = await recordResources("components", () => {
     new ContainerdRuntime("p", runtimeArgs(rawStack("test/golden/cases/containerd-v2-full.yaml")));
-    new ContainerdRuntime("vm-pool", { nodes: [{ name: "vm1", connection: { host: vmAddress, privateKey: pulumi.secret("stand-in key") } }], config: { version: "2.1.9" } });
-    new ContainerdRuntime("old", { nodes: [{ name: "old1", connection: { host: "192.0.2.9" } }], config: { version: "1.6.20" } });
+    new ContainerdRuntime("vm-pool", { nodes: [{ name: "vm1", connection: { host: vmAddress, privateKey: pulumi.secret("stand-in key"), hostKey: pulumi.output(hostKey) } }], config: { version: "2.1.9" } });
+    new ContainerdRuntime("old", { nodes: [{ name: "old1", connection: { host: "192.0.2.9", insecureSkipHostKeyCheck: true, bastion: { host: "192.0.2.254", hostKey } } }], config: { version: "1.6.20" } });
     new NodeNetwork("net", {
-      nodes: network["kubeplug:cluster"].nodes.map((n: { name: string; address: string; podCIDR: string }) => ({ name: n.name, pool: "workers", podCIDR: n.podCIDR, connection: { host: n.address } })),
+      nodes: network["kubeplug:cluster"].nodes.map((n: { name: string; address: string; podCIDR: string }) => ({ name: n.name, pool: "workers", podCIDR: n.podCIDR, connection: { host: n.address, hostKey } })),
       config: network["kubeplug:network"],
     });
     new RuntimeClass("gvisor", { handler: "gvisor", nodeSelector: { sandbox: "yes" }, nodes: CLASS_NODES });
-    attempt("containerd", () => new ContainerdRuntime("bad-ctr", { nodes: [{ name: "x1", connection: { host: "192.0.2.1" } }], config: { version: "9.1.0" }, downloads: { cacheDir: "var/cache" } }));
+    attempt("containerd", () => new ContainerdRuntime("bad-ctr", { nodes: [{ name: "x1", connection: { host: "192.0.2.1", hostKey } }], config: { version: "9.1.0" }, downloads: { cacheDir: "var/cache" } }));
+    attempt("hostKeys", () =>
+      new ContainerdRuntime("unpinned", {
+        nodes: [
+          { name: "u1", connection: { host: "192.0.2.11" } },
+          { name: "u2", connection: { host: "192.0.2.12", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtlc3RrZXlmb3Jtb2NrZWR0ZXN0c29ubHk", bastion: { host: "192.0.2.254" } } },
+        ],
+        config: { version: "2.1.9" },
+      }),
+    );
     attempt("network", () =>
       new NodeNetwork("bad-net", {
-        nodes: [{ name: "x2", podCIDR: "10.244.1.0/24", connection: { host: "192.0.2.2" } }],
+        nodes: [{ name: "x2", podCIDR: "10.244.1.0/24", connection: { host: "192.0.2.2", hostKey } }],
         config: { cni: { plugins: { wanted: ["bridge"] }, conflists: [{ name: "k", plugins: [{ type: "bridge", ipam: { type: "host-local" } }] }] } },
       }),
     );
@@ -98,6 +107,31 @@ describe("ContainerdRuntime on its own", () => {
 
   it("prints each warning once, under the component's own path", () => {
     expect(warnings.filter((w) => w.includes("end of life"))).toEqual([expect.stringMatching(/^containerd\.version: containerd 1\.6 is past its upstream end of life/)]);
+  });
+
+  it("pins each host key it is given, for the node and its bastion, an Output included", () => {
+    for (const command of recorded.ofType(COMMAND).filter((c) => c.name.startsWith("vm1-") || c.name.startsWith("old1-"))) {
+      const connection = unwrapSecret(command.inputs.connection).value as Record<string, unknown>;
+      if (command.name.startsWith("vm1-")) expect(connection.hostKey).toBe(hostKey);
+      else expect(connection).toMatchObject({ host: "192.0.2.9", proxy: { host: "192.0.2.254", hostKey } });
+      if (command.name.startsWith("old1-")) expect(connection.hostKey).toBeUndefined();
+    }
+  });
+
+  it("warns, once per node, for a host key it was told not to check", () => {
+    expect(warnings.filter((w) => w.includes("not checked"))).toEqual([
+      "nodes[0].connection.insecureSkipHostKeyCheck: the host key of old1 is not checked: whoever answers at its address gets root commands and registry credentials; for throwaway labs only",
+    ]);
+  });
+
+  it("refuses a node or bastion without a host key, and a key that would not parse, before registering anything", () => {
+    expect(refused.hostKeys).toBeInstanceOf(KubeplugConfigError);
+    expect((refused.hostKeys as KubeplugConfigError).problems).toEqual([
+      { path: "nodes[0].connection.hostKey", message: 'no host key: pin hostKey (e.g. "ssh-ed25519 AAAA...", the host\'s /etc/ssh/ssh_host_ed25519_key.pub), or, for a throwaway lab only, set insecureSkipHostKeyCheck: true' },
+      { path: "nodes[1].connection.hostKey", message: '"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtlc3RrZXlmb3Jtb2NrZWR0ZXN0c29ubHk" is not a well-formed ssh-ed25519 key: its base64 is not well-formed; copy the line from the host\'s /etc/ssh/ssh_host_ed25519_key.pub' },
+      { path: "nodes[1].connection.bastion.hostKey", message: 'no host key: pin hostKey (e.g. "ssh-ed25519 AAAA...", the host\'s /etc/ssh/ssh_host_ed25519_key.pub), or, for a throwaway lab only, set insecureSkipHostKeyCheck: true' },
+    ]);
+    expect(registeredNames().filter((n) => n.startsWith("unpinned") || /^u[12]-/.test(n))).toEqual([]);
   });
 
   it("refuses bad Args with the field and the value, before registering anything", () => {

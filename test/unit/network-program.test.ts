@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MockedProgram, runMockedProgram } from "../support/pulumi-mocks";
+import { MockedProgram, runMockedProgram, unwrapSecret } from "../support/pulumi-mocks";
 
 // Mocks stand in for the Pulumi engine: the CNI steps a stack with kubeplug's own conflist registers.
 let program: MockedProgram;
@@ -32,5 +32,22 @@ describe("CNI node steps under mocks (own bridge conflist, per-node pod subnets)
     expect(create).toContain("KP_WANTED=('bandwidth' 'bridge' 'host-local' 'loopback' 'portmap' 'tuning')");
     expect(create).toContain("KP_RELEASE_URL='https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz'");
     expect(create).toContain("KP_RELEASE_CHECKSUM='sha256:b98f74a0f8522f0a83867178729c1aa70f2158f90c45a2ca8fa791db1c76b303'");
+  });
+});
+
+describe("host keys from a known_hosts file (ssh.knownHostsFile) under mocks", () => {
+  // test/fixtures/keys/known_hosts lists w1 by name with ssh-rsa and ssh-ed25519, w2 hashed (ssh-keygen -H).
+  const KEYS = {
+    w1: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICG4zRO+4dgPg3NDrPVlT7xVYtUnHLy48T4iU4Qwh8VN",
+    w2: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEllLF8Mm7v6t34bgDZLulrPqcg4q0ok5MlaFa3NHXeu",
+  };
+
+  it("pins every Command to the key the file lists for its node, ssh-ed25519 first, hashed names included", () => {
+    const commands = program.ofType("command:remote:Command");
+    expect(commands).toHaveLength(10);
+    for (const command of commands) {
+      const node = command.name.split("-")[0] as keyof typeof KEYS;
+      expect((unwrapSecret(command.inputs.connection).value as Record<string, unknown>).hostKey).toBe(KEYS[node]);
+    }
   });
 });

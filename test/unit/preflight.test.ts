@@ -28,7 +28,7 @@ const local = (env: Record<string, string> = {}): LocalEnvironment => ({ project
 function problems(ssh: Record<string, unknown>, nodeSsh: Record<string, unknown>[] = [], env: Record<string, string> = {}): string[] {
   const nodes = [0, 1].map((i) => ({ name: `n${i}`, pool: "p", address: `192.0.2.${i + 1}`, ...(nodeSsh[i] ? { ssh: nodeSsh[i] } : {}) }));
   const { config } = validateStackConfig("t", {
-    "kubeplug:cluster": { name: "t", ssh, pools: [{ name: "p", runtime: { kind: "containerd", version: "2.1.9" } }], nodes },
+    "kubeplug:cluster": { name: "t", ssh: { insecureSkipHostKeyCheck: true, ...ssh }, pools: [{ name: "p", runtime: { kind: "containerd", version: "2.1.9" } }], nodes },
   });
   try {
     preflight(config, local(env));

@@ -87,3 +87,21 @@ describe("npm run render: arguments and this machine", () => {
     expect(run(["--stack", "dev", "--out", join(work, "skipped"), "--skip-local-checks"], machine(false)).code).toBe(0);
   });
 });
+
+describe("npm run render: the host key opt-out", () => {
+  it("prints the dev stack's insecureSkipHostKeyCheck as a warning on every render", () => {
+    for (const attempt of [1, 2]) {
+      const result = run(["--stack", "dev", "--out", join(work, "warned"), "--skip-local-checks"]);
+      expect(result.code, `render ${attempt}`).toBe(0);
+      expect(result.stdout).toContain(
+        "warnings:\n  kubeplug:cluster.ssh.insecureSkipHostKeyCheck: host keys are not checked for node1 (10.231.0.11), node2 (10.231.0.12), node3 (10.231.0.13): whoever answers at these addresses gets root commands and registry credentials; for throwaway labs only\n",
+      );
+    }
+  });
+
+  it("the prod example pins every host key and renders without that warning", () => {
+    const result = run(["--stack", "prod", "--out", join(work, "prod"), "--skip-local-checks"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("host keys are not checked");
+  });
+});

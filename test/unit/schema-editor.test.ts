@@ -29,11 +29,11 @@ const BAD_DIR = join("test", "fixtures", "bad-config");
 /** Why a JSON Schema cannot refuse a case that kubeplug's loader refuses. */
 const WHY = {
   yaml: "not YAML: there is no document to check (an editor's YAML parser reports it)",
-  code: "a value rule written as code (.refine, .superRefine, checks after parsing), which has no JSON Schema form: IP addresses, DNS labels, URLs, paths, CIDRs, image tags, label keys, reserved CNI keys",
+  code: "a value rule written as code (.refine, .superRefine, checks after parsing), which has no JSON Schema form: IP addresses, DNS labels, URLs, paths, CIDRs, image tags, label keys, reserved CNI keys, SSH key data",
   crossField: "compares fields with each other or with another part of the stack (duplicates, references to pools, handlers and secrets, one setting excluding another)",
   release: "depends on the runtime or plugin release (supported lines, checksums, features), which kubeplug's catalog knows",
   rendered: "checked against the containerd config kubeplug renders (overrides)",
-  local: "checked against the machine that runs pulumi up (key files, the SSH agent, environment variables): preflight, not the stack file",
+  local: "checked against the machine that runs pulumi up (key files, the SSH agent, environment variables, known_hosts files): preflight, not the stack file",
 } as const;
 
 const NOT_IN_SCHEMA: Readonly<Record<string, keyof typeof WHY>> = {
@@ -112,6 +112,13 @@ const NOT_IN_SCHEMA: Readonly<Record<string, keyof typeof WHY>> = {
   "123-bastion-private-key-missing": "local",
   "124-env-secret-unset": "local",
   "125-ssh-agent-without-socket": "local",
+  "126-no-host-key-check": "crossField",
+  "127-bastion-no-host-key": "crossField",
+  "128-host-key-two-ways": "crossField",
+  "129-host-key-cut-short": "code",
+  "130-known-hosts-file-missing": "local",
+  "131-known-hosts-no-entry": "local",
+  "132-known-hosts-revoked-and-port": "local",
 };
 
 const badCases = yamlFiles(BAD_DIR).map((file) => file.slice(BAD_DIR.length + 1).replace(/\.yaml$/, ""));

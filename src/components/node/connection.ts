@@ -20,9 +20,19 @@ export interface NodeConnection {
    * changes with each login session replaces (and re-runs) every step.
    */
   readonly agentSocketPath?: string;
-  /** Pinned host key (`ssh-ed25519 AAAA...`); without it @pulumi/command does not check the host. */
-  readonly hostKey?: string;
-  readonly bastion?: Omit<NodeConnection, "bastion" | "hostKey">;
+  /**
+   * Pinned host key (`ssh-ed25519 AAAA...`, a host's /etc/ssh/ssh_host_ed25519_key.pub without the
+   * comment); may be an Output (a VM's key from the program that creates it). Required unless
+   * insecureSkipHostKeyCheck is true: without it @pulumi/command would not check the host at all.
+   */
+  readonly hostKey?: pulumi.Input<string>;
+  /**
+   * Throwaway labs only: connect without checking the host key (this host's, and the bastion's
+   * unless the bastion pins one). The component warns for every such node.
+   */
+  readonly insecureSkipHostKeyCheck?: boolean;
+  /** Jump host; its own hostKey is required too (or insecureSkipHostKeyCheck, here or on the node). */
+  readonly bastion?: Omit<NodeConnection, "bastion">;
 }
 
 /**
@@ -31,23 +41,24 @@ export interface NodeConnection {
  */
 const DIAL = { dialErrorLimit: 3, perDialTimeout: 10 } as const;
 
+/** A host key @pulumi/command pins, for the node and for the proxy (bastion) alike. */
 export function commandConnection(connection: NodeConnection): command.types.input.remote.ConnectionArgs {
   const { bastion, ...target } = connection;
   return {
     ...sshFields(target),
-    ...(target.hostKey ? { hostKey: target.hostKey } : {}),
     ...DIAL,
     ...(bastion ? { proxy: { ...sshFields(bastion), ...DIAL } } : {}),
   };
 }
 
-function sshFields(c: Omit<NodeConnection, "bastion" | "hostKey">) {
+function sshFields(c: Omit<NodeConnection, "bastion">) {
   return {
     host: c.host,
     port: c.port ?? SSH_DEFAULTS.port,
     user: c.user ?? SSH_DEFAULTS.user,
     ...(c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
     ...(c.agentSocketPath !== undefined ? { agentSocketPath: c.agentSocketPath } : {}),
+    ...(c.hostKey !== undefined ? { hostKey: c.hostKey } : {}),
   };
 }
 

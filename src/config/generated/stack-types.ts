@@ -63,9 +63,17 @@ export interface KubeplugCluster {
      */
     agent?: boolean;
     /**
-     * Pinned host key; without it the host key is not checked.
+     * The node's pinned host key, e.g. the content of its /etc/ssh/ssh_host_ed25519_key.pub without the comment. Every node needs a host key check: hostKey, knownHostsFile, or insecureSkipHostKeyCheck.
      */
     hostKey?: string;
+    /**
+     * An OpenSSH known_hosts file kubeplug reads at render and at pulumi up (relative paths are relative to the project, ~/ is the home directory): each node and bastion without its own hostKey is pinned to the key it lists for the address and port (hashed names included; ssh-ed25519 preferred).
+     */
+    knownHostsFile?: string;
+    /**
+     * Throwaway labs only: connect without checking host keys, to nodes and bastions that pin none. Whoever answers at an address then gets root commands and registry credentials; every render and pulumi up warns.
+     */
+    insecureSkipHostKeyCheck?: boolean;
     /**
      * Jump host the connection goes through.
      */
@@ -91,6 +99,10 @@ export interface KubeplugCluster {
        * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state.
        */
       agent?: boolean;
+      /**
+       * The bastion's pinned host key (ssh-keyscan output, checked by hand, or its /etc/ssh/ssh_host_*_key.pub). Without it the bastion is looked up in knownHostsFile, or left unchecked under insecureSkipHostKeyCheck.
+       */
+      hostKey?: string;
     };
   };
   /**
@@ -974,9 +986,17 @@ export interface KubeplugCluster {
        */
       agent?: boolean;
       /**
-       * Pinned host key; without it the host key is not checked.
+       * The node's pinned host key, e.g. the content of its /etc/ssh/ssh_host_ed25519_key.pub without the comment. Every node needs a host key check: hostKey, knownHostsFile, or insecureSkipHostKeyCheck.
        */
       hostKey?: string;
+      /**
+       * An OpenSSH known_hosts file kubeplug reads at render and at pulumi up (relative paths are relative to the project, ~/ is the home directory): each node and bastion without its own hostKey is pinned to the key it lists for the address and port (hashed names included; ssh-ed25519 preferred).
+       */
+      knownHostsFile?: string;
+      /**
+       * Throwaway labs only: connect without checking host keys, to nodes and bastions that pin none. Whoever answers at an address then gets root commands and registry credentials; every render and pulumi up warns.
+       */
+      insecureSkipHostKeyCheck?: boolean;
       /**
        * Jump host the connection goes through.
        */
@@ -1002,6 +1022,10 @@ export interface KubeplugCluster {
          * Use the SSH agent at $SSH_AUTH_SOCK instead of a key file; @pulumi/command reads the variable when a step connects, so the socket path never enters the state.
          */
         agent?: boolean;
+        /**
+         * The bastion's pinned host key (ssh-keyscan output, checked by hand, or its /etc/ssh/ssh_host_*_key.pub). Without it the bastion is looked up in knownHostsFile, or left unchecked under insecureSkipHostKeyCheck.
+         */
+        hostKey?: string;
       };
     };
     /**
