@@ -6,6 +6,8 @@ export interface CommandConnection {
   port?: number;
   user?: string;
   privateKey?: string;
+  /** Pinned host key (`ssh-ed25519 AAAA...`): the server must present exactly this key. */
+  hostKey?: string;
   dialErrorLimit?: number;
   perDialTimeout?: number;
 }
@@ -39,8 +41,23 @@ function connectOnce(connection: CommandConnection): Promise<Client> {
       username: connection.user ?? "root",
       privateKey: connection.privateKey,
       readyTimeout: (connection.perDialTimeout ?? 15) * 1000,
+      ...hostKeyCheck(connection.hostKey),
     });
   });
+}
+
+/**
+ * As @pulumi/command 1.2.1 checks a pinned key (connection.go, SSHConfig: ssh.FixedHostKey, and
+ * HostKeyAlgorithms limited to the key's type); without one, any host key is accepted, as there.
+ */
+function hostKeyCheck(hostKey: string | undefined) {
+  if (!hostKey) return {};
+  const [type, data] = hostKey.split(" ");
+  const pinned = Buffer.from(data!, "base64");
+  return {
+    algorithms: { serverHostKey: [type as "ssh-ed25519"] },
+    hostVerifier: (key: Buffer) => key.equals(pinned),
+  };
 }
 
 /** Dials like @pulumi/command: `dialErrorLimit` attempts of `perDialTimeout` seconds each. */
