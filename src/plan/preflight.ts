@@ -3,8 +3,9 @@
  * environment secrets, known_hosts files), checked before anything is planned, by the render CLI and
  * by the program alike, so a stack that `npm run render` accepts does not fail later with a raw
  * ENOENT. It also reads each known_hosts file a stack names and gives the plan the host key it lists
- * for every node and bastion. This is the one module below the components that looks at the
- * machine; src/config and the rest of the plan stay pure.
+ * for every node and bastion. Besides reading the stack file (stack-files.ts) and writing the
+ * render (output-dir.ts), it is the only module below the components that looks at the machine;
+ * src/config and the rest of the plan stay pure.
  */
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
