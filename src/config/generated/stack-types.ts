@@ -26,8 +26,13 @@ export interface KubeplugConfig {
  * Node pools, their container runtimes and RuntimeClasses, the nodes, and how kubeplug reaches them over SSH.
  */
 export interface KubeplugCluster {
+  /**
+   * Cluster name: the name of the Cluster component.
+   */
   name: string;
   /**
+   * What kubeplug must match on the kubelet's side.
+   *
    * @default {}
    */
   kubelet?: {
@@ -94,6 +99,8 @@ export interface KubeplugCluster {
     };
   };
   /**
+   * Where release artifacts come from and how they are verified.
+   *
    * @default {}
    */
   downloads?: {
@@ -125,24 +132,42 @@ export interface KubeplugCluster {
     cacheDir?: string;
   };
   /**
+   * Node pools: groups of nodes that share a runtime and labels.
+   *
    * @minItems 1
    */
   pools: {
+    /**
+     * Pool name; nodes name their pool.
+     */
     name: string;
+    /**
+     * The pool's container runtime, chosen by kind.
+     */
     runtime:
       | {
+          /**
+           * The container runtime: containerd or crio.
+           */
           kind: "containerd";
           /**
            * containerd release; selects config version 2 (1.6/1.7) or 3 (2.x) and the install artifact.
            */
           version: string;
           /**
+           * How containerd reaches the node: a Debian package, the upstream release tarball (checksum-verified), or already there.
+           *
            * @default {"from":"package"}
            */
           install?:
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "package";
                 /**
+                 * Debian package name.
+                 *
                  * @default "containerd"
                  */
                 name?: string;
@@ -152,6 +177,9 @@ export interface KubeplugCluster {
                 version?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "release";
                 /**
                  * Install prefix for bin/ (upstream tarball layout).
@@ -161,13 +189,20 @@ export interface KubeplugCluster {
                 prefix?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "preinstalled";
               };
           /**
+           * Persistent data: images, snapshots, content.
+           *
            * @default "/var/lib/containerd"
            */
           root?: string;
           /**
+           * Runtime state: sockets, shims, mounts.
+           *
            * @default "/run/containerd"
            */
           state?: string;
@@ -184,6 +219,8 @@ export interface KubeplugCluster {
            */
           sandboxImage?: string;
           /**
+           * Snapshotter for container filesystems; a handler may set its own (1.7+).
+           *
            * @default "overlayfs"
            */
           snapshotter?: "overlayfs" | "native" | "btrfs" | "zfs" | "devmapper";
@@ -198,17 +235,27 @@ export interface KubeplugCluster {
            */
           defaultRuntime?: string;
           /**
+           * Runtime handlers by name (the RuntimeClass handler); kubeplug installs each engine and makes a RuntimeClass per handler.
+           *
            * @default {"runc":{"engine":"runc"}}
            */
           runtimes?: {
             [k: string]:
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "runc";
                   /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -220,6 +267,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -227,6 +277,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -237,11 +290,29 @@ export interface KubeplugCluster {
                    * Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.
                    */
                   options?: {
+                    /**
+                     * Start containers without pivot_root (for rootfs on ramfs).
+                     */
                     NoPivotRoot?: boolean;
+                    /**
+                     * Do not give each container its own session keyring.
+                     */
                     NoNewKeyring?: boolean;
+                    /**
+                     * The OCI runtime's state directory (runc --root).
+                     */
                     Root?: string;
+                    /**
+                     * Cgroup the shim process is moved into.
+                     */
                     ShimCgroup?: string;
+                    /**
+                     * Owner UID of the container's stdio pipes.
+                     */
                     IoUid?: number;
+                    /**
+                     * Owner GID of the container's stdio pipes.
+                     */
                     IoGid?: number;
                   };
                   /**
@@ -252,6 +323,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -259,12 +333,20 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "crun";
                   /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -276,6 +358,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -283,6 +368,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -293,11 +381,29 @@ export interface KubeplugCluster {
                    * Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.
                    */
                   options?: {
+                    /**
+                     * Start containers without pivot_root (for rootfs on ramfs).
+                     */
                     NoPivotRoot?: boolean;
+                    /**
+                     * Do not give each container its own session keyring.
+                     */
                     NoNewKeyring?: boolean;
+                    /**
+                     * The OCI runtime's state directory (runc --root).
+                     */
                     Root?: string;
+                    /**
+                     * Cgroup the shim process is moved into.
+                     */
                     ShimCgroup?: string;
+                    /**
+                     * Owner UID of the container's stdio pipes.
+                     */
                     IoUid?: number;
+                    /**
+                     * Owner GID of the container's stdio pipes.
+                     */
                     IoGid?: number;
                   };
                   /**
@@ -308,6 +414,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -315,9 +424,18 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "youki";
+                  /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -325,6 +443,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -335,11 +456,29 @@ export interface KubeplugCluster {
                    * Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.
                    */
                   options?: {
+                    /**
+                     * Start containers without pivot_root (for rootfs on ramfs).
+                     */
                     NoPivotRoot?: boolean;
+                    /**
+                     * Do not give each container its own session keyring.
+                     */
                     NoNewKeyring?: boolean;
+                    /**
+                     * The OCI runtime's state directory (runc --root).
+                     */
                     Root?: string;
+                    /**
+                     * Cgroup the shim process is moved into.
+                     */
                     ShimCgroup?: string;
+                    /**
+                     * Owner UID of the container's stdio pipes.
+                     */
                     IoUid?: number;
+                    /**
+                     * Owner GID of the container's stdio pipes.
+                     */
                     IoGid?: number;
                   };
                   /**
@@ -350,6 +489,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -357,12 +499,20 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "gvisor";
                   /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -374,6 +524,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -381,6 +534,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -401,6 +557,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -408,9 +567,18 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "kata";
+                  /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -418,6 +586,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -438,6 +609,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -445,8 +619,17 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "custom";
+                  /**
+                   * Shim type (runtime_type), e.g. io.containerd.wasmtime.v1.
+                   */
                   runtimeType: string;
+                  /**
+                   * The shim binary; default: containerd-shim-<name>-<version> found on PATH.
+                   */
                   runtimePath?: string;
                   /**
                    * Shim options table, passed through as written.
@@ -462,6 +645,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -470,14 +656,20 @@ export interface KubeplugCluster {
                 };
           };
           /**
+           * Registry mirrors, TLS and credentials, written as hosts.toml per registry.
+           *
            * @default {}
            */
           registries?: {
             /**
+             * Where the hosts.toml files go (config_path).
+             *
              * @default "/etc/containerd/certs.d"
              */
             configPath?: string;
             /**
+             * Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors.
+             *
              * @default {}
              */
             hosts?: {
@@ -486,6 +678,9 @@ export interface KubeplugCluster {
                  * The upstream registry endpoint; default: containerd's own (https://<host>, registry-1.docker.io for docker.io).
                  */
                 server?: {
+                  /**
+                   * The registry's own endpoint.
+                   */
                   url: string;
                   /**
                    * CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml.
@@ -493,6 +688,9 @@ export interface KubeplugCluster {
                   ca?: (
                     | string
                     | {
+                        /**
+                         * The CA certificate itself, PEM-encoded.
+                         */
                         pem: string;
                       }
                   )[];
@@ -500,13 +698,22 @@ export interface KubeplugCluster {
                    * Client certificate and key pairs (paths on the node).
                    */
                   client?: {
+                    /**
+                     * Client certificate file on the node.
+                     */
                     cert: string;
+                    /**
+                     * Its private key file on the node.
+                     */
                     key: string;
                   }[];
                   /**
                    * Skip TLS verification for this endpoint. Never in production.
                    */
                   skipVerify?: boolean;
+                  /**
+                   * HTTP headers sent with every request to this endpoint.
+                   */
                   header?: {
                     [k: string]: string[];
                   };
@@ -514,9 +721,18 @@ export interface KubeplugCluster {
                    * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
                    */
                   auth?: {
+                    /**
+                     * User name.
+                     */
                     username: string;
+                    /**
+                     * Where the password comes from; never the password itself.
+                     */
                     password:
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "config";
                           /**
                            * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
@@ -524,7 +740,13 @@ export interface KubeplugCluster {
                           key: string;
                         }
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "env";
+                          /**
+                           * Environment variable that holds the value when the program runs.
+                           */
                           name: string;
                         };
                   };
@@ -535,8 +757,13 @@ export interface KubeplugCluster {
                  * @default []
                  */
                 mirrors?: {
+                  /**
+                   * Mirror endpoint, e.g. https://mirror.internal:5000.
+                   */
                   url: string;
                   /**
+                   * What containerd may use the mirror for: pull (layers), resolve (tags to digests), push.
+                   *
                    * @default ["pull","resolve"]
                    *
                    * @minItems 1
@@ -552,6 +779,9 @@ export interface KubeplugCluster {
                   ca?: (
                     | string
                     | {
+                        /**
+                         * The CA certificate itself, PEM-encoded.
+                         */
                         pem: string;
                       }
                   )[];
@@ -559,13 +789,22 @@ export interface KubeplugCluster {
                    * Client certificate and key pairs (paths on the node).
                    */
                   client?: {
+                    /**
+                     * Client certificate file on the node.
+                     */
                     cert: string;
+                    /**
+                     * Its private key file on the node.
+                     */
                     key: string;
                   }[];
                   /**
                    * Skip TLS verification for this endpoint. Never in production.
                    */
                   skipVerify?: boolean;
+                  /**
+                   * HTTP headers sent with every request to this endpoint.
+                   */
                   header?: {
                     [k: string]: string[];
                   };
@@ -573,9 +812,18 @@ export interface KubeplugCluster {
                    * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
                    */
                   auth?: {
+                    /**
+                     * User name.
+                     */
                     username: string;
+                    /**
+                     * Where the password comes from; never the password itself.
+                     */
                     password:
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "config";
                           /**
                            * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
@@ -583,7 +831,13 @@ export interface KubeplugCluster {
                           key: string;
                         }
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "env";
+                          /**
+                           * Environment variable that holds the value when the program runs.
+                           */
                           name: string;
                         };
                   };
@@ -605,16 +859,24 @@ export interface KubeplugCluster {
           };
         }
       | {
+          /**
+           * The container runtime: containerd or crio.
+           */
           kind: "crio";
           /**
            * CRI-O release; its minor matches the Kubernetes minor.
            */
           version: string;
           /**
+           * How CRI-O reaches the node: the upstream release bundle (checksum-verified), a package, or already there.
+           *
            * @default {"from":"release"}
            */
           install?:
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "release";
                 /**
                  * Where bin/crio, bin/pinns, bin/crictl go.
@@ -624,8 +886,13 @@ export interface KubeplugCluster {
                 prefix?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "package";
                 /**
+                 * Package name in your CRI-O package repository.
+                 *
                  * @default "cri-o"
                  */
                 name?: string;
@@ -635,6 +902,9 @@ export interface KubeplugCluster {
                 version?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "preinstalled";
               };
           /**
@@ -648,6 +918,8 @@ export interface KubeplugCluster {
            */
           cgroupManager?: "systemd" | "cgroupfs";
           /**
+           * containers/storage driver for images and container filesystems.
+           *
            * @default "overlay"
            */
           storageDriver?: "overlay" | "vfs" | "btrfs" | "zfs";
@@ -656,24 +928,39 @@ export interface KubeplugCluster {
            */
           logSizeMax?: number;
           /**
+           * Handler used when a pod names no RuntimeClass; CRI-O refuses to start without it.
+           *
            * @default "crun"
            */
           defaultRuntime?: string;
           /**
+           * Runtime handlers by name (the RuntimeClass handler), each a complete CRI-O runtime table.
+           *
            * @default {"crun":{"engine":"crun"}}
            */
           runtimes?: {
             [k: string]:
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "runc";
                   /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"bundle"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "bundle";
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -685,6 +972,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -692,6 +982,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -702,18 +995,32 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "crun";
                   /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"bundle"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "bundle";
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -725,6 +1032,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -732,6 +1042,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -742,12 +1055,24 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "youki";
+                  /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -755,6 +1080,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -765,15 +1093,26 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "gvisor";
                   /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -785,6 +1124,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -792,6 +1134,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -808,12 +1153,24 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "kata";
+                  /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -821,6 +1178,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -837,9 +1197,15 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "custom";
                   /**
                    * CRI-O runtime_type.
@@ -851,20 +1217,33 @@ export interface KubeplugCluster {
                    * The runtime binary (oci) or shim (vm).
                    */
                   runtimePath: string;
+                  /**
+                   * The runtime's state directory (runtime_root).
+                   */
                   runtimeRoot?: string;
+                  /**
+                   * Configuration file the runtime reads (runtime_config_path, vm runtimes).
+                   */
                   runtimeConfigPath?: string;
                   /**
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 };
           };
           /**
+           * Registry mirrors and credentials: a registries.conf drop-in and auth.json.
+           *
            * @default {}
            */
           registries?: {
             /**
+             * Per registry (docker.io, registry.local:5000): where it really is, its mirrors, credentials.
+             *
              * @default {}
              */
             hosts?: {
@@ -873,7 +1252,13 @@ export interface KubeplugCluster {
                  * Where the registry really is (registries.conf location); default: the registry's own host.
                  */
                 server?: {
+                  /**
+                   * The registry's real endpoint.
+                   */
                   url: string;
+                  /**
+                   * Plain HTTP or unverified TLS; implied for http:// URLs.
+                   */
                   insecure?: boolean;
                 };
                 /**
@@ -882,6 +1267,9 @@ export interface KubeplugCluster {
                  * @default []
                  */
                 mirrors?: {
+                  /**
+                   * Mirror endpoint, e.g. https://mirror.internal:5000.
+                   */
                   url: string;
                   /**
                    * Plain HTTP or unverified TLS; implied for http:// URLs.
@@ -902,9 +1290,18 @@ export interface KubeplugCluster {
                  * Credentials for the registry, written to /etc/containers/auth.json (0600) from stdin.
                  */
                 auth?: {
+                  /**
+                   * User name.
+                   */
                   username: string;
+                  /**
+                   * Where the password comes from; never the password itself.
+                   */
                   password:
                     | {
+                        /**
+                         * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                         */
                         from: "config";
                         /**
                          * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
@@ -912,7 +1309,13 @@ export interface KubeplugCluster {
                         key: string;
                       }
                     | {
+                        /**
+                         * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                         */
                         from: "env";
+                        /**
+                         * Environment variable that holds the value when the program runs.
+                         */
                         name: string;
                       };
                 };
@@ -938,14 +1341,22 @@ export interface KubeplugCluster {
     virtualization?: boolean;
   }[];
   /**
+   * The nodes kubeplug manages.
+   *
    * @minItems 1
    */
   nodes: {
+    /**
+     * Node name as Kubernetes knows it; names the node's steps and output folder.
+     */
     name: string;
     /**
      * Name of the pool whose runtime and settings the node gets.
      */
     pool: string;
+    /**
+     * IP address or DNS name kubeplug connects to over SSH.
+     */
     address: string;
     /**
      * CPU architecture; selects download artifacts and is checked on the node.
@@ -1005,12 +1416,16 @@ export interface KubeplugCluster {
       };
     };
     /**
+     * Labels of this node, over its pool's labels (RuntimeClass node selectors match on them).
+     *
      * @default {}
      */
     labels?: {
       [k: string]: string;
     };
     /**
+     * The node's roles in the cluster.
+     *
      * @default ["worker"]
      *
      * @minItems 1
@@ -1057,6 +1472,8 @@ export interface KubeplugNetwork {
    */
   podCIDR?: string;
   /**
+   * CNI on every node: plugin binaries and network configuration lists.
+   *
    * @default {}
    */
   cni?: {
@@ -1073,14 +1490,21 @@ export interface KubeplugNetwork {
      */
     confDir?: string;
     /**
+     * The reference plugin binaries kubeplug installs and owns.
+     *
      * @default {}
      */
     plugins?: {
       /**
+       * Where the reference plugins come from.
+       *
        * @default {"from":"release"}
        */
       install?:
         | {
+            /**
+             * release: kubeplug downloads containernetworking/plugins (checksum-verified); package: apt installs them and kubeplug copies them into binDir; none: something else installs them.
+             */
             from: "release";
             /**
              * containernetworking/plugins release; its checksum comes from the catalog or downloads.checksums.
@@ -1090,8 +1514,13 @@ export interface KubeplugNetwork {
             version?: string;
           }
         | {
+            /**
+             * release: kubeplug downloads containernetworking/plugins (checksum-verified); package: apt installs them and kubeplug copies them into binDir; none: something else installs them.
+             */
             from: "package";
             /**
+             * Debian package name.
+             *
              * @default "containernetworking-plugins"
              */
             name?: string;
@@ -1107,6 +1536,9 @@ export interface KubeplugNetwork {
             libDir?: string;
           }
         | {
+            /**
+             * release: kubeplug downloads containernetworking/plugins (checksum-verified); package: apt installs them and kubeplug copies them into binDir; none: something else installs them.
+             */
             from: "none";
             /**
              * Version of the plugins something else installs, if known.
@@ -1147,6 +1579,9 @@ export interface KubeplugNetwork {
      * Network configuration lists kubeplug writes and owns; none when a provider owns the network.
      */
     conflists?: {
+      /**
+       * Network name, also the file name: <priority>-<name>.conflist.
+       */
       name: string;
       /**
        * 1.0.0 works with every runtime and plugin kubeplug supports; 1.1.0 needs plugins 1.6+ and containerd 2.x.
@@ -1158,6 +1593,9 @@ export interface KubeplugNetwork {
        * Spec 1.1.0: every version the list supports; the runtime picks the highest it knows, without asking the plugins.
        */
       cniVersions?: ("0.3.0" | "0.3.1" | "0.4.0" | "1.0.0" | "1.1.0")[];
+      /**
+       * Tell the runtime not to call CHECK on this network.
+       */
       disableCheck?: boolean;
       /**
        * File name prefix: /etc/cni/net.d/<priority>-<name>.conflist; the lexically first file is the network.
@@ -1170,9 +1608,14 @@ export interface KubeplugNetwork {
        */
       pools?: string[];
       /**
+       * The plugin chain, run in order: an interface plugin first, then meta plugins (portmap, bandwidth, tuning, ...).
+       *
        * @minItems 1
        */
       plugins: {
+        /**
+         * Which plugin runs: a plugin type, the name of its binary in binDir. Reference plugins are typed; others pass through with the spec's common fields checked.
+         */
         type: string;
         [k: string]: unknown;
       }[];
@@ -1183,6 +1626,9 @@ export interface KubeplugNetwork {
    */
   provider?:
     | {
+        /**
+         * The provider: calico, cilium or flannel.
+         */
         kind: "calico";
         /**
          * The cluster's IPv4 pod network; keep it equal to kube-controller-manager's --cluster-cidr (kubeadm podSubnet), whose node podCIDRs Flannel uses.
@@ -1212,6 +1658,9 @@ export interface KubeplugNetwork {
         natOutgoing?: boolean;
       }
     | {
+        /**
+         * The provider: calico, cilium or flannel.
+         */
         kind: "cilium";
         /**
          * The cluster's IPv4 pod network; keep it equal to kube-controller-manager's --cluster-cidr (kubeadm podSubnet), whose node podCIDRs Flannel uses.
@@ -1249,6 +1698,9 @@ export interface KubeplugNetwork {
         exclusive?: boolean;
       }
     | {
+        /**
+         * The provider: calico, cilium or flannel.
+         */
         kind: "flannel";
         /**
          * The cluster's IPv4 pod network; keep it equal to kube-controller-manager's --cluster-cidr (kubeadm podSubnet), whose node podCIDRs Flannel uses.
