@@ -1,5 +1,5 @@
 import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
-import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../catalog/containerd-features";
+import { containerdFeatures, ContainerdFeatures, MOVED_IN_V4, SUPPORTED_CONTAINERD_LINES, V4_DEBUG_KEYS } from "../catalog/containerd-features";
 import { EngineHandler, engineFacts, needsKvm } from "../catalog/engines";
 import { versionAtLeast } from "../util/version";
 import { Locator } from "./findings";
@@ -166,18 +166,46 @@ function checkOverrides(config: ContainerdConfig, at: Locator, features: Contain
       if (features.configVersion === 2 && plugin.startsWith("io.containerd.cri.v1.")) {
         here.problem(`is a config version 3 plugin table (containerd 2.x); containerd ${features.line} ignores it. Use "io.containerd.grpc.v1.cri"`);
       }
-      if (features.configVersion === 3 && plugin === "io.containerd.grpc.v1.cri" && table && typeof table === "object") {
+      if (features.configVersion >= 3 && plugin === "io.containerd.grpc.v1.cri" && table && typeof table === "object") {
         for (const key of Object.keys(table)) {
           if (MOVED_IN_V3.has(key)) {
             here.child(key).problem(
-              `is a config version 2 key (containerd 1.x); containerd ${features.line} ignores it in a version 3 file. Use plugins."io.containerd.cri.v1.runtime" or plugins."io.containerd.cri.v1.images"`,
+              `is a config version 2 key (containerd 1.x); containerd ${features.line} ignores it in a version ${features.configVersion} file. Use plugins."io.containerd.cri.v1.runtime" or plugins."io.containerd.cri.v1.images"`,
             );
           }
         }
       }
     }
   }
+  if (features.configVersion === 4) checkMovedInV4(overrides, at, features);
   checkTomlValues(overrides, at);
+}
+
+/** A version 4 file keeps top-level grpc/ttrpc/metrics and debug.address parseable but reads none of them. */
+function checkMovedInV4(overrides: Record<string, unknown>, at: Locator, features: ContainerdFeatures): void {
+  for (const [section, moves] of Object.entries(MOVED_IN_V4)) {
+    const table = overrides[section];
+    if (table === undefined) continue;
+    const plugins = [...new Set(Object.values(moves).map(([plugin]) => `plugins."${plugin}"`))].join(" and ");
+    if (!table || typeof table !== "object" || Array.isArray(table)) {
+      if (section !== "debug") at.child(section).problem(`is a config version 3 section; containerd ${features.line} ignores it in a version 4 file. Use ${plugins}`);
+      continue;
+    }
+    for (const key of Object.keys(table)) {
+      const move = moves[key];
+      if (move) {
+        at.child(section, key).problem(
+          `is a config version 3 key (containerd 2.0–2.2); containerd ${features.line} ignores it in a version 4 file. Use plugins."${move[0]}".${move[1]}`,
+        );
+      } else if (section !== "debug" || !V4_DEBUG_KEYS.includes(key)) {
+        at.child(section, key).problem(
+          section === "debug"
+            ? unknownNameMessage("containerd debug key", key, [...V4_DEBUG_KEYS])
+            : `is in [${section}], a config version 3 section; containerd ${features.line} ignores it in a version 4 file, where these settings are ${plugins}`,
+        );
+      }
+    }
+  }
 }
 
 function checkTomlValues(value: unknown, at: Locator): void {
