@@ -27,7 +27,7 @@ export function debianContainerdVersion(line: DebianContainerdLine): string {
   return DEBIAN_CONTAINERD[line].version;
 }
 
-/** The Debian package a line's binary comes from, as a test or catalog names it ("containerd 2.1.9 (Debian sid)"). */
+/** The binary of a line as a test or the key catalog names it ("containerd 2.1.9 from Debian sid"). */
 export function debianContainerdName(line: DebianContainerdLine): string {
-  return `containerd ${DEBIAN_CONTAINERD[line].version} (Debian ${DEBIAN_CONTAINERD[line].suite})`;
+  return `containerd ${DEBIAN_CONTAINERD[line].version} from Debian ${DEBIAN_CONTAINERD[line].suite}`;
 }
