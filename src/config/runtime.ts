@@ -140,7 +140,7 @@ export const containerdRuntime = strictObject({
     hosts: z.record(registryHostName, registryHost).default({}).describe("Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors."),
   }).prefault({}).describe("Registry mirrors, TLS and credentials, written as hosts.toml per registry."),
   imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
-  overrides: z.record(z.string(), z.unknown()).default({}).describe("Raw TOML tree merged into the rendered config.toml; may not change a key kubeplug manages."),
+  overrides: z.record(z.string(), z.unknown()).default({}).describe("Raw TOML tree merged into the rendered config.toml. Each key must be one the pool's containerd line reads (checked against the key list in src/catalog/containerd-keys.json; see docs/runtimes.md), and may not change a key kubeplug manages."),
 }, CRIO_POOL_KEYS);
 export type ContainerdConfig = z.infer<typeof containerdRuntime>;
 export type ContainerdConfigInput = z.input<typeof containerdRuntime>;

@@ -850,7 +850,7 @@ export interface KubeplugCluster {
            */
           imports?: string[];
           /**
-           * Raw TOML tree merged into the rendered config.toml; may not change a key kubeplug manages.
+           * Raw TOML tree merged into the rendered config.toml. Each key must be one the pool's containerd line reads (checked against the key list in src/catalog/containerd-keys.json; see docs/runtimes.md), and may not change a key kubeplug manages.
            *
            * @default {}
            */
