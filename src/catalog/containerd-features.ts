@@ -1,15 +1,20 @@
 /**
  * What each containerd release line supports, by name, so the renderer and the checks never compare
  * versions themselves. Facts from containerd's config code at v1.6.39, v1.7.34, v2.0.11–v2.3.4
- * (see ../shared/research/runtimes.md §3); config dumps of 1.6.20 and 2.1.9 are in test/real.
+ * (see ../shared/research/runtimes.md §3); config dumps of 1.6.20, 1.7.24 and 2.1.9 are in test/real.
  */
 export interface ContainerdFeatures {
   readonly line: string;
   /**
-   * 2 for 1.x, 3 for 2.x. containerd 2.3 introduced version 4, which only moves the server listeners;
-   * it still reads version 3 (migrating it on load), so kubeplug renders 3 for every 2.x release.
+   * 2 for 1.x, 3 for 2.0–2.2, 4 from 2.3. Version 4 moves the server listeners (`[grpc]`, `[ttrpc]`,
+   * `[debug]` address, `[metrics]`) into `io.containerd.server.v1.*` plugin tables; containerd 2.3
+   * still reads version 3, but migrates it on load and `config dump` then reports version 4, so a
+   * version 3 file cannot pass kubeplug's check that the node reads the version it was rendered for.
+   * Source: `cmd/containerd/server/config/config.go` (migrations, serviceMigrate) and
+   * `version/version.go` (ConfigVersion = 4) at v2.3.4, commit db8809540e1a7a9da5d518876894933ff55692ab;
+   * identical at v2.3.0 (2976f38ccbfcda5ef1364d63d60b0a304e4bf94a).
    */
-  readonly configVersion: 2 | 3;
+  readonly configVersion: 2 | 3 | 4;
   /** Plugin that holds runtimes and CNI settings. */
   readonly criRuntimePlugin: string;
   /** Plugin that holds the sandbox image, snapshotter and registry settings. */
@@ -36,6 +41,58 @@ export interface ContainerdFeatures {
 
 const V2_CRI = "io.containerd.grpc.v1.cri";
 
+/**
+ * Server listener plugins of config version 4 (containerd 2.3): `plugins/server/{grpc,ttrpc,debug,metrics}/plugin.go`
+ * at v2.3.4 (db880954). Each takes `address` (grpc, ttrpc, debug also `uid`/`gid`; grpc the message size limits).
+ */
+export const SERVER_PLUGINS = {
+  grpc: "io.containerd.server.v1.grpc",
+  grpcTcp: "io.containerd.server.v1.grpc-tcp",
+  ttrpc: "io.containerd.server.v1.ttrpc",
+  debug: "io.containerd.server.v1.debug",
+  metrics: "io.containerd.server.v1.metrics",
+  grpcPrometheus: "io.containerd.metrics.v1.grpc-prometheus",
+} as const;
+
+/**
+ * Where config version 4 reads each server key that versions 2 and 3 read at the top level: section →
+ * key → [plugin, key]. containerd 2.3 moves them only when migrating an older file (serviceMigrate at
+ * v2.3.4, db880954); in a `version = 4` file the old keys still parse (the struct keeps them as
+ * deprecated fields, so nothing is logged) and nothing reads them. `[debug] level`, `format` and
+ * `log_trace_id` stay top-level.
+ */
+export const MOVED_IN_V4: Readonly<Record<string, Readonly<Record<string, readonly [string, string]>>>> = {
+  grpc: {
+    address: [SERVER_PLUGINS.grpc, "address"],
+    uid: [SERVER_PLUGINS.grpc, "uid"],
+    gid: [SERVER_PLUGINS.grpc, "gid"],
+    max_recv_message_size: [SERVER_PLUGINS.grpc, "max_recv_message_size"],
+    max_send_message_size: [SERVER_PLUGINS.grpc, "max_send_message_size"],
+    tcp_address: [SERVER_PLUGINS.grpcTcp, "address"],
+    tcp_tls_ca: [SERVER_PLUGINS.grpcTcp, "tls_ca"],
+    tcp_tls_cert: [SERVER_PLUGINS.grpcTcp, "tls_cert"],
+    tcp_tls_key: [SERVER_PLUGINS.grpcTcp, "tls_key"],
+    tcp_tls_common_name: [SERVER_PLUGINS.grpcTcp, "tls_common_name"],
+  },
+  ttrpc: {
+    address: [SERVER_PLUGINS.ttrpc, "address"],
+    uid: [SERVER_PLUGINS.ttrpc, "uid"],
+    gid: [SERVER_PLUGINS.ttrpc, "gid"],
+  },
+  debug: {
+    address: [SERVER_PLUGINS.debug, "address"],
+    uid: [SERVER_PLUGINS.debug, "uid"],
+    gid: [SERVER_PLUGINS.debug, "gid"],
+  },
+  metrics: {
+    address: [SERVER_PLUGINS.metrics, "address"],
+    grpc_histogram: [SERVER_PLUGINS.grpcPrometheus, "grpc_histogram"],
+  },
+};
+
+/** `[debug]` keys that stay top-level in version 4 (Debug struct at v2.3.4). */
+export const V4_DEBUG_KEYS: readonly string[] = ["level", "format", "log_trace_id"];
+
 function line(major: number, minor: number): ContainerdFeatures | undefined {
   if (major === 1 && (minor === 6 || minor === 7)) {
     return {
@@ -55,7 +112,7 @@ function line(major: number, minor: number): ContainerdFeatures | undefined {
   if (major === 2) {
     return {
       line: `2.${minor}`,
-      configVersion: 3,
+      configVersion: minor >= 3 ? 4 : 3,
       criRuntimePlugin: "io.containerd.cri.v1.runtime",
       criImagesPlugin: "io.containerd.cri.v1.images",
       importsMergeDeep: true,

@@ -58,13 +58,13 @@ const clusterSsh = strictObject({ ...nodeSshFields, user: sshUser.default(SSH_DE
 export type SshConfig = z.infer<typeof clusterSsh>;
 
 const node = strictObject({
-  name: dnsLabel("node name"),
+  name: dnsLabel("node name").describe("Node name as Kubernetes knows it; names the node's steps and output folder."),
   pool: z.string().min(1).describe("Name of the pool whose runtime and settings the node gets."),
-  address: hostAddress,
+  address: hostAddress.describe("IP address or DNS name kubeplug connects to over SSH."),
   arch: architecture,
   ssh: nodeSsh.optional().describe("Overrides of kubeplug:cluster.ssh for this node."),
-  labels: labels.default({}),
-  roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["worker"]),
+  labels: labels.default({}).describe("Labels of this node, over its pool's labels (RuntimeClass node selectors match on them)."),
+  roles: z.array(z.enum(["control-plane", "worker"])).min(1).default(["worker"]).describe("The node's roles in the cluster."),
   podCIDR: z.string().optional().describe("The node's pod subnet (as node.spec.podCIDR), a network address such as 10.244.1.0/24: host-local IPAM without explicit ranges allocates from it."),
 });
 export type NodeConfig = z.infer<typeof node>;
@@ -74,8 +74,8 @@ export const runtimeConfig = tagged("kind", [containerdRuntime, crioRuntime]);
 export type RuntimeConfig = z.infer<typeof runtimeConfig>;
 
 const pool = strictObject({
-  name: dnsLabel("pool name"),
-  runtime: runtimeConfig,
+  name: dnsLabel("pool name").describe("Pool name; nodes name their pool."),
+  runtime: runtimeConfig.describe("The pool's container runtime, chosen by kind."),
   labels: labels.default({}).describe("Labels every node of the pool carries (RuntimeClass node selectors match on them)."),
   virtualization: z.boolean().optional().describe("Whether the pool's nodes expose /dev/kvm; false refuses Kata and gVisor's kvm platform up front. Unset: checked on each node."),
 });
@@ -93,14 +93,14 @@ export type DownloadsConfig = z.infer<typeof downloadsConfig>;
 export const kubeletCgroupDriver = z.enum(["systemd", "cgroupfs"]).default("systemd").describe("The kubelet's cgroupDriver; every runtime follows it (SystemdCgroup, cgroup_manager).");
 
 export const clusterConfig = strictObject({
-  name: dnsLabel("cluster name"),
+  name: dnsLabel("cluster name").describe("Cluster name: the name of the Cluster component."),
   kubelet: strictObject({
     cgroupDriver: kubeletCgroupDriver,
-  }).prefault({}),
+  }).prefault({}).describe("What kubeplug must match on the kubelet's side."),
   ssh: clusterSsh.prefault({}),
-  downloads: downloadsConfig.prefault({}),
-  pools: z.array(pool).min(1),
-  nodes: z.array(node).min(1),
+  downloads: downloadsConfig.prefault({}).describe("Where release artifacts come from and how they are verified."),
+  pools: z.array(pool).min(1).describe("Node pools: groups of nodes that share a runtime and labels."),
+  nodes: z.array(node).min(1).describe("The nodes kubeplug manages."),
   runtimeClasses: z.record(runtimeClassName, runtimeClass).default({}).describe("RuntimeClass customisations and extra classes, by class name."),
 });
 export type ClusterConfig = z.infer<typeof clusterConfig>;

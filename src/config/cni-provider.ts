@@ -45,7 +45,7 @@ export const CALICO_ENCAPSULATIONS = ["VXLAN", "VXLANCrossSubnet", "IPIP", "IPIP
 const CALICO_NEEDS_BGP: ReadonlySet<string> = new Set(["IPIP", "IPIPCrossSubnet", "None"]);
 
 export const calicoSettings = strictObject({
-  kind: z.literal("calico"),
+  kind: z.literal("calico").describe("The provider: calico, cilium or flannel."),
   // Calico allocates /26 blocks per node by default (ipPools[].blockSize, operator defaults.go).
   podCIDR: podCIDR(26, "Calico IPAM"),
   encapsulation: z.enum(CALICO_ENCAPSULATIONS).default("IPIP").describe("ipPools[0].encapsulation; IPIP is the operator's default for an IPv4 pool."),
@@ -66,7 +66,7 @@ export const calicoSettings = strictObject({
 export const CILIUM_ROUTINGS = ["vxlan", "geneve", "native"] as const;
 
 export const ciliumSettings = strictObject({
-  kind: z.literal("cilium"),
+  kind: z.literal("cilium").describe("The provider: calico, cilium or flannel."),
   // cluster-pool hands each node a /24 (ipam.operator.clusterPoolIPv4MaskSize, chart default 24).
   podCIDR: podCIDR(24, "Cilium's cluster-pool IPAM"),
   routing: z
@@ -104,7 +104,7 @@ export const FLANNEL_BACKENDS = ["vxlan", "host-gw", "wireguard"] as const;
 const FLANNEL_MTU_BACKENDS: ReadonlySet<string> = new Set(["vxlan", "wireguard"]);
 
 export const flannelSettings = strictObject({
-  kind: z.literal("flannel"),
+  kind: z.literal("flannel").describe("The provider: calico, cilium or flannel."),
   // With --kube-subnet-mgr flannel takes node.spec.podCIDR, which kube-controller-manager cuts as /24s by default.
   podCIDR: podCIDR(24, "kube-controller-manager (--node-cidr-mask-size)"),
   backend: z.enum(FLANNEL_BACKENDS).default("vxlan").describe("flannel.backend; host-gw needs the nodes on one L2 segment."),

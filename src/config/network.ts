@@ -13,16 +13,17 @@ export const REFERENCE_PLUGINS = [
 ] as const;
 export type ReferencePlugin = (typeof REFERENCE_PLUGINS)[number];
 
+const PLUGINS_FROM = "release: kubeplug downloads containernetworking/plugins (checksum-verified); package: apt installs them and kubeplug copies them into binDir; none: something else installs them.";
 const pluginsInstall = tagged("from", [
-  strictObject({ from: z.literal("release"), version: semver("CNI plugins").default("1.9.1").describe("containernetworking/plugins release; its checksum comes from the catalog or downloads.checksums.") }),
+  strictObject({ from: z.literal("release").describe(PLUGINS_FROM), version: semver("CNI plugins").default("1.9.1").describe("containernetworking/plugins release; its checksum comes from the catalog or downloads.checksums.") }),
   strictObject({
-    from: z.literal("package"),
-    name: packageName.default("containernetworking-plugins"),
+    from: z.literal("package").describe(PLUGINS_FROM),
+    name: packageName.default("containernetworking-plugins").describe("Debian package name."),
     version: semver("CNI plugins").describe("Upstream version the package carries (e.g. 1.1.1 on Debian bookworm); it decides which spec versions the plugins speak."),
     libDir: absolutePath.default("/usr/lib/cni").describe("Where the package puts the plugins; kubeplug copies the wanted ones into binDir."),
   }),
   strictObject({
-    from: z.literal("none"),
+    from: z.literal("none").describe(PLUGINS_FROM),
     version: semver("CNI plugins").optional().describe("Version of the plugins something else installs, if known."),
   }),
 ]);
@@ -45,12 +46,12 @@ export const networkConfig = strictObject({
   cni: strictObject({
     ...cniDirFields,
     plugins: strictObject({
-      install: pluginsInstall.prefault({ from: "release" }),
+      install: pluginsInstall.prefault({ from: "release" }).describe("Where the reference plugins come from."),
       wanted: z.array(z.enum(REFERENCE_PLUGINS)).optional().describe("Reference plugins kubeplug installs and owns; default: every plugin of the version."),
       external: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)).default([]).describe("Plugin binaries something else puts in binDir (a provider, an operator); kubeplug never touches them."),
-    }).prefault({}),
+    }).prefault({}).describe("The reference plugin binaries kubeplug installs and owns."),
     conflists: z.array(conflist).default([]).describe("Network configuration lists kubeplug writes and owns; none when a provider owns the network."),
-  }).prefault({}),
+  }).prefault({}).describe("CNI on every node: plugin binaries and network configuration lists."),
   provider: cniProviderSettings.optional().describe("A CNI provider deployed with Helm; it writes its own conflist and some plugin binaries."),
 });
 export type NetworkConfig = z.infer<typeof networkConfig>;

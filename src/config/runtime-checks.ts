@@ -2,9 +2,9 @@ import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
 import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../catalog/containerd-features";
 import { EngineHandler, engineFacts, needsKvm } from "../catalog/engines";
 import { versionAtLeast } from "../util/version";
+import { checkContainerdOverrides } from "./containerd-overrides";
 import { Locator } from "./findings";
 import { ContainerdConfig, RuntimeHandler } from "./runtime";
-import { unknownNameMessage } from "./suggest";
 
 export interface PoolContext {
   readonly cgroupDriver: "systemd" | "cgroupfs";
@@ -47,7 +47,7 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
     );
   }
   checkRegistries(config, at.child("registries"));
-  checkOverrides(config, at.child("overrides"), features);
+  checkContainerdOverrides(config.overrides, at.child("overrides"), features, config.version);
 }
 
 function checkInstall(config: ContainerdConfig, runtime: Locator, context: PoolContext): void {
@@ -142,50 +142,4 @@ function checkEndpoint(endpoint: { url: string; skipVerify?: boolean | undefined
     at.child("auth").warn(`credentials for ${endpoint.url} would travel unencrypted over plain http`);
   }
   if (endpoint.skipVerify) at.child("skipVerify").warn(`TLS verification is off for ${endpoint.url}`);
-}
-
-/** Top-level keys containerd reads; an override outside them would be silently ignored. */
-const TOP_LEVEL_KEYS = new Set([
-  "version", "root", "state", "temp", "plugin_dir", "imports", "oom_score", "disabled_plugins", "required_plugins",
-  "grpc", "ttrpc", "debug", "metrics", "plugins", "proxy_plugins", "stream_processors", "timeouts", "cgroup", "streaming",
-]);
-
-/** CRI keys that lived in the v2 CRI plugin and moved in config version 3. */
-const MOVED_IN_V3 = new Set(["containerd", "cni", "registry", "sandbox_image", "image_decryption", "max_concurrent_downloads"]);
-
-/** Keys kubeplug manages are refused by the plan, which renders the managed tree (planPoolRuntime). */
-function checkOverrides(config: ContainerdConfig, at: Locator, features: ContainerdFeatures): void {
-  const overrides = config.overrides;
-  for (const key of Object.keys(overrides)) {
-    if (!TOP_LEVEL_KEYS.has(key)) at.child(key).problem(unknownNameMessage("containerd config key", key, [...TOP_LEVEL_KEYS]));
-  }
-  const plugins = overrides.plugins;
-  if (plugins && typeof plugins === "object" && !Array.isArray(plugins)) {
-    for (const [plugin, table] of Object.entries(plugins)) {
-      const here = at.child("plugins", plugin);
-      if (features.configVersion === 2 && plugin.startsWith("io.containerd.cri.v1.")) {
-        here.problem(`is a config version 3 plugin table (containerd 2.x); containerd ${features.line} ignores it. Use "io.containerd.grpc.v1.cri"`);
-      }
-      if (features.configVersion === 3 && plugin === "io.containerd.grpc.v1.cri" && table && typeof table === "object") {
-        for (const key of Object.keys(table)) {
-          if (MOVED_IN_V3.has(key)) {
-            here.child(key).problem(
-              `is a config version 2 key (containerd 1.x); containerd ${features.line} ignores it in a version 3 file. Use plugins."io.containerd.cri.v1.runtime" or plugins."io.containerd.cri.v1.images"`,
-            );
-          }
-        }
-      }
-    }
-  }
-  checkTomlValues(overrides, at);
-}
-
-function checkTomlValues(value: unknown, at: Locator): void {
-  if (value === null) {
-    at.problem("null has no TOML representation; leave the key out instead");
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => checkTomlValues(item, at.child(i)));
-  } else if (typeof value === "object") {
-    for (const [key, item] of Object.entries(value as Record<string, unknown>)) checkTomlValues(item, at.child(key));
-  }
 }

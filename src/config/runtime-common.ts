@@ -6,17 +6,18 @@ import { strictObject } from "./zod";
 // Pieces every runtime kind shares: how binaries are installed, handler names, registry host names.
 
 /** How a binary reaches the node. Each engine lists which of these it supports. */
+export const INSTALL_FROM = "package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.";
 export const fromPackage = strictObject({
-  from: z.literal("package"),
+  from: z.literal("package").describe(INSTALL_FROM),
   name: packageName.optional().describe("Debian package name; default: the engine's usual package."),
   version: packageVersion.optional().describe("Exact package version to pin (apt `name=version`); default: the repository's candidate."),
 });
 export const fromRelease = strictObject({
-  from: z.literal("release"),
+  from: z.literal("release").describe(INSTALL_FROM),
   version: z.string().min(1).describe("Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums."),
 });
 export const fromPreinstalled = strictObject({
-  from: z.literal("preinstalled"),
+  from: z.literal("preinstalled").describe(INSTALL_FROM),
   path: absolutePath.describe("Where the binary already is; kubeplug only checks it exists."),
 });
 

@@ -8,16 +8,16 @@ import { strictObject, tagged } from "./zod";
  */
 export const secretRef = tagged("from", [
   strictObject({
-    from: z.literal("config"),
+    from: z.literal("config").describe("config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program."),
     key: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, {
       error: (issue) => `${describeValue(issue.input)} is not a config key name such as ghcrPassword`,
     }).describe("Key under the kubeplug: namespace, set with `pulumi config set --secret`."),
   }),
   strictObject({
-    from: z.literal("env"),
+    from: z.literal("env").describe("config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program."),
     name: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
       error: (issue) => `${describeValue(issue.input)} is not an environment variable name such as GHCR_TOKEN`,
-    }),
+    }).describe("Environment variable that holds the value when the program runs."),
   }),
 ], "expected a secret reference such as { from: config, key: mirrorPassword }; secret values never go in a stack file (the value is not shown here)");
 export type SecretRef = z.infer<typeof secretRef>;
@@ -28,7 +28,7 @@ export function secretRefId(ref: SecretRef): string {
 }
 
 export const basicAuth = strictObject({
-  username: z.string().min(1),
-  password: secretRef,
+  username: z.string().min(1).describe("User name."),
+  password: secretRef.describe("Where the password comes from; never the password itself."),
 });
 export type BasicAuth = z.infer<typeof basicAuth>;

@@ -35,9 +35,13 @@ describe.skipIf(skip)(`containerd on real test nodes${skip ? ` (skipped: ${skip}
 
   afterAll(() => finishBed(bed, work, scenarios, "e2e figures"));
 
-  /** The dev stack, pointed at this bed's key, with registry credentials on the stable pool. */
+  /**
+   * The dev stack's runtime, pointed at this bed's key, with registry credentials on the stable pool.
+   * Its network section is left out: these scenarios are about containerd (dev-stack.e2e.test.ts applies the whole stack).
+   */
   function baseStack(): Stack {
     const stack = yaml.load(readFileSync(join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8")) as Stack;
+    delete stack.config["kubeplug:network"];
     const cluster = stack.config["kubeplug:cluster"];
     cluster.ssh.privateKeyPath = bed.keyPath;
     stack.config["kubeplug:mirrorPassword"] = { secure: "v1:e2e" };

@@ -36,12 +36,14 @@ describe.skipIf(unavailable)(`test bed of booted Debian nodes${unavailable ? ` (
     }
   }, 60_000);
 
-  it("installs from the bed's mirror, which offers containerd 1.6.20 and 2.1.9", async () => {
+  it("installs from the bed's mirror, which offers containerd 1.6.20 and 2.1.9 and the CNI plugins 1.1.1", async () => {
     const node = bed.nodes[0]!;
     expect((await bed.ssh(node, "apt-get update")).code).toBe(0);
     const policy = await bed.ssh(node, "apt-cache policy containerd");
     expect(policy.stdout).toMatch(/^\s+2\.1\.9\S* 500\n\s+500 http:\/\/10\.231\.0\.1:8431\/debian \.\/ Packages$/m);
     expect(policy.stdout).toMatch(/^\s+1\.6\.20\S* 500\n\s+500 http:\/\/10\.231\.0\.1:8431\/debian \.\/ Packages$/m);
+    const cni = await bed.ssh(node, "apt-cache policy containernetworking-plugins");
+    expect(cni.stdout).toMatch(/^\s+1\.1\.1\S* 500\n\s+500 http:\/\/10\.231\.0\.1:8431\/debian \.\/ Packages$/m);
     const sources = await bed.ssh(node, "apt-get indextargets --format '$(SITE)' | sort -u");
     expect(sources.stdout).toBe(`${bed.mirrorUrl}/debian\n`);
   }, 120_000);

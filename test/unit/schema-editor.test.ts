@@ -119,6 +119,17 @@ const NOT_IN_SCHEMA: Readonly<Record<string, keyof typeof WHY>> = {
   "130-known-hosts-file-missing": "local",
   "131-known-hosts-no-entry": "local",
   "132-known-hosts-revoked-and-port": "local",
+  "200-v4-top-level-metrics": "release",
+  "201-v4-top-level-grpc-tcp": "release",
+  "202-v4-managed-grpc-address": "rendered",
+  "203-plugin-id-typo": "release",
+  "204-v2-plugin-name-on-v3": "release",
+  "205-plugin-key-typo": "release",
+  "206-nested-key-typo-1-7": "release",
+  "207-plugin-id-typo-2-3": "release",
+  "208-key-newer-than-1-6-20": "release",
+  "209-handler-snapshotter-override-1-6": "release",
+  "210-timeout-typo": "release",
 };
 
 const badCases = yamlFiles(BAD_DIR).map((file) => file.slice(BAD_DIR.length + 1).replace(/\.yaml$/, ""));

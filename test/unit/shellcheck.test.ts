@@ -1,52 +1,71 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { CNI_CONFLIST_STEP } from "../../src/components/network/cni-conflist";
+import { CNI_PLUGINS_STEP } from "../../src/components/network/cni-plugins";
+import { STEP_IDS } from "../../src/components/runtime/containerd-steps";
+import { CRIO_STEP_IDS } from "../../src/components/runtime/crio-steps";
 import { loadStack } from "../../src/plan/stack-files";
 import { planCluster } from "../../src/plan/cluster-plan";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
 import { missingTools } from "../support/tools";
 
+const ROOT = join(__dirname, "..", "..");
 const skip = missingTools(["shellcheck"]);
 const dir = mkdtempSync(join(tmpdir(), "kubeplug-shellcheck-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function renderedScripts(): string[] {
-  const plans = [...GOLDEN_CASES.map(planGoldenCase), planCluster(loadStack(join(__dirname, "..", ".."), "dev").config)];
-  const files: string[] = [];
-  plans.forEach((plan, p) => {
-    for (const node of plan.nodes) {
-      for (const step of node.steps) {
-        const file = join(dir, `${p}-${node.node.name}-${step.id}.sh`);
-        writeFileSync(file, step.script);
-        files.push(file);
-      }
-    }
-  });
-  return files;
+/** Every bash fragment kubeplug ships: src/**\/*.sh. */
+const ASSETS = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" })
+  .filter((f) => f.endsWith(".sh"))
+  .sort()
+  .map((f) => join(ROOT, "src", f));
+
+/** Every step kind a stack can render. */
+const STEP_KINDS = [...new Set([...Object.values(STEP_IDS), ...Object.values(CRIO_STEP_IDS), CNI_PLUGINS_STEP, CNI_CONFLIST_STEP])].sort();
+
+/**
+ * Every step of every golden case and of the dev stack, as the node runs it. One node per pool: the
+ * other nodes' scripts differ only in quoted values and in heredoc content, which shellcheck does not parse.
+ */
+const STEPS = [...GOLDEN_CASES.map(planGoldenCase), planCluster(loadStack(ROOT, "dev").config)].flatMap((plan, p) =>
+  plan.nodes
+    .filter((node, i, nodes) => nodes.findIndex((other) => other.pool.name === node.pool.name) === i)
+    .flatMap((node) => node.steps.map((step) => ({ id: step.id, script: step.script, file: join(dir, `${p}-${node.node.name}-${step.id}.sh`) }))),
+);
+
+/** shellcheck's findings for the files listed, NUL-separated, in `list`: several processes at once, as the check is CPU-bound. */
+function shellcheck(list: string): string {
+  try {
+    execFileSync("sh", ["-c", `xargs -0 -P 4 -n 6 shellcheck -S style -s bash < "${list}"`], { encoding: "utf8" });
+    return "";
+  } catch (error) {
+    return (error as { stdout: string }).stdout;
+  }
+}
+
+function listFile(name: string, files: readonly string[]): string {
+  const list = join(dir, name);
+  writeFileSync(list, files.join("\0"));
+  return list;
 }
 
 describe.skipIf(skip)(`rendered node scripts pass shellcheck${skip ? ` (skipped: ${skip})` : ""}`, () => {
   it("every step of every golden case and of the dev stack is clean at style level", { timeout: 120_000 }, () => {
-    const files = renderedScripts();
-    expect(files.length).toBeGreaterThan(10);
-    // Several shellcheck processes at once: the scripts are large and the check is CPU-bound.
-    const list = join(dir, "scripts.list");
-    writeFileSync(list, files.join("\0"));
-    let output = "";
-    try {
-      execFileSync("sh", ["-c", `xargs -0 -P 4 -n 6 shellcheck -S style -s bash < "${list}"`], { encoding: "utf8" });
-    } catch (error) {
-      output = (error as { stdout: string }).stdout;
-    }
-    expect(output).toBe("");
+    for (const step of STEPS) writeFileSync(step.file, step.script);
+    expect(shellcheck(listFile("steps.list", STEPS.map((s) => s.file)))).toBe("");
   });
 
-  it("the script assets themselves are clean", () => {
-    const assets = ["src/components/node/scripts", "src/components/runtime/scripts"].flatMap((d) =>
-      readdirSync(join(__dirname, "..", "..", d)).map((f) => join(__dirname, "..", "..", d, f)),
-    );
-    expect(() => execFileSync("shellcheck", ["-S", "style", "-s", "bash", ...assets], { encoding: "utf8" })).not.toThrow();
+  it(`the rendered steps cover every step kind (${STEP_KINDS.join(", ")}) and every script under src/`, () => {
+    expect([...new Set(STEPS.map((s) => s.id))].sort()).toEqual(STEP_KINDS);
+    const unused = ASSETS.filter((asset) => !STEPS.some((step) => step.script.includes(readFileSync(asset, "utf8"))));
+    expect(unused).toEqual([]);
+  });
+
+  it(`every script under src/ is clean on its own (${ASSETS.length} files)`, () => {
+    expect(ASSETS).toEqual(expect.arrayContaining([join(ROOT, "src/components/network/scripts/cni-conflist.sh")]));
+    expect(shellcheck(listFile("assets.list", ASSETS))).toBe("");
   });
 });

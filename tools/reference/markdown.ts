@@ -102,7 +102,9 @@ function rowsOf(schema: JsonSchema, path: string, when: readonly When[]): Row[] 
   }
   if (tag) {
     const values = (schema.oneOf ?? []).flatMap((variant) => node(variant.properties?.[tag]).const ?? []);
-    rows.unshift({ path: formatPath(path, [tag]), when, schema: { type: "string", enum: values }, required: !("default" in schema) });
+    // The tag's description is written on each variant's literal; the first one speaks for all.
+    const description = (schema.oneOf ?? []).map((variant) => node(variant.properties?.[tag]).description).find((d) => d !== undefined);
+    rows.unshift({ path: formatPath(path, [tag]), when, schema: { type: "string", enum: values, ...(description ? { description } : {}) }, required: !("default" in schema) });
   }
   for (const variant of (schema.anyOf ?? []).map(node)) rows.push(...rowsOf(variant, path, when));
   for (const { type, schema: typed } of typedBranches(schema)) {

@@ -3,7 +3,7 @@ import { ContainerdConfig, RegistryHostConfig } from "../../config/runtime";
 import { SecretRef } from "../../config/secrets";
 import { hashParts } from "../../util/hash";
 import { RenderedFile } from "../node/files";
-import { ContainerdFeatures, containerdFeatures } from "../../catalog/containerd-features";
+import { ContainerdFeatures, containerdFeatures, SERVER_PLUGINS } from "../../catalog/containerd-features";
 import { hostsTomlFiles } from "./hosts-toml";
 import { containerdHandlerTable, containerdRuntimeFiles } from "./oci-runtimes";
 import { TomlTable, TomlValue } from "../../util/toml";
@@ -97,7 +97,9 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
   const imports = config.imports ?? [...features.defaultImports];
   const root: TomlTable = { version: features.configVersion, root: config.root, state: config.state };
   if (imports.length > 0) root.imports = imports;
-  root.grpc = { address: config.address };
+  // Version 4 (containerd 2.3) ignores a top-level [grpc]: the listeners are server plugins there.
+  const servers = features.configVersion === 4 ? serverPluginTables(config.address) : undefined;
+  if (!servers) root.grpc = { address: config.address };
 
   const registry: TomlTable = { config_path: config.registries.configPath };
   const cni: TomlTable = features.cniBinDirs
@@ -121,8 +123,20 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
   root.plugins = {
     [features.criImagesPlugin]: images,
     [features.criRuntimePlugin]: { containerd: { default_runtime_name: config.defaultRuntime, runtimes }, cni },
+    ...servers,
   };
   return root;
+}
+
+/**
+ * The listeners of a version 4 file. containerd 2.3 migrates a version 3 `[grpc] address` to the grpc
+ * server plugin and derives the ttrpc socket from it (`<address>.ttrpc`); in a version 4 file the ttrpc
+ * plugin keeps its own default (/run/containerd/containerd.sock.ttrpc) whatever the grpc address is, so
+ * kubeplug writes both, as the version 3 file meant. serviceMigrate and TestV3MigrateTTRPCDerivedFromGRPC in
+ * cmd/containerd/server/config/config{,_test}.go, plugins/server/ttrpc/plugin.go at v2.3.4 (db880954).
+ */
+function serverPluginTables(address: string): TomlTable {
+  return { [SERVER_PLUGINS.grpc]: { address }, [SERVER_PLUGINS.ttrpc]: { address: `${address}.ttrpc` } };
 }
 
 /** containerd 2.0–2.2 pull a handler's images with its snapshotter only when told so here too. */

@@ -27,7 +27,7 @@ export function gvisorShimConfigPath(handlerName: string): string {
   return `/etc/containerd/runsc-${handlerName}.toml`;
 }
 
-/** The `runtimes.<name>` table of a containerd CRI config (same shape in config versions 2 and 3). */
+/** The `runtimes.<name>` table of a containerd CRI config (same shape in config versions 2, 3 and 4). */
 export function containerdHandlerTable(name: string, handler: RuntimeHandler, systemdCgroup: boolean, features: ContainerdFeatures): TomlTable {
   const table: TomlTable = {};
   switch (handler.engine) {

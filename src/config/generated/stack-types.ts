@@ -26,8 +26,13 @@ export interface KubeplugConfig {
  * Node pools, their container runtimes and RuntimeClasses, the nodes, and how kubeplug reaches them over SSH.
  */
 export interface KubeplugCluster {
+  /**
+   * Cluster name: the name of the Cluster component.
+   */
   name: string;
   /**
+   * What kubeplug must match on the kubelet's side.
+   *
    * @default {}
    */
   kubelet?: {
@@ -106,6 +111,8 @@ export interface KubeplugCluster {
     };
   };
   /**
+   * Where release artifacts come from and how they are verified.
+   *
    * @default {}
    */
   downloads?: {
@@ -137,24 +144,42 @@ export interface KubeplugCluster {
     cacheDir?: string;
   };
   /**
+   * Node pools: groups of nodes that share a runtime and labels.
+   *
    * @minItems 1
    */
   pools: {
+    /**
+     * Pool name; nodes name their pool.
+     */
     name: string;
+    /**
+     * The pool's container runtime, chosen by kind.
+     */
     runtime:
       | {
+          /**
+           * The container runtime: containerd or crio.
+           */
           kind: "containerd";
           /**
            * containerd release; selects config version 2 (1.6/1.7) or 3 (2.x) and the install artifact.
            */
           version: string;
           /**
+           * How containerd reaches the node: a Debian package, the upstream release tarball (checksum-verified), or already there.
+           *
            * @default {"from":"package"}
            */
           install?:
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "package";
                 /**
+                 * Debian package name.
+                 *
                  * @default "containerd"
                  */
                 name?: string;
@@ -164,6 +189,9 @@ export interface KubeplugCluster {
                 version?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "release";
                 /**
                  * Install prefix for bin/ (upstream tarball layout).
@@ -173,13 +201,20 @@ export interface KubeplugCluster {
                 prefix?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "preinstalled";
               };
           /**
+           * Persistent data: images, snapshots, content.
+           *
            * @default "/var/lib/containerd"
            */
           root?: string;
           /**
+           * Runtime state: sockets, shims, mounts.
+           *
            * @default "/run/containerd"
            */
           state?: string;
@@ -196,6 +231,8 @@ export interface KubeplugCluster {
            */
           sandboxImage?: string;
           /**
+           * Snapshotter for container filesystems; a handler may set its own (1.7+).
+           *
            * @default "overlayfs"
            */
           snapshotter?: "overlayfs" | "native" | "btrfs" | "zfs" | "devmapper";
@@ -210,17 +247,27 @@ export interface KubeplugCluster {
            */
           defaultRuntime?: string;
           /**
+           * Runtime handlers by name (the RuntimeClass handler); kubeplug installs each engine and makes a RuntimeClass per handler.
+           *
            * @default {"runc":{"engine":"runc"}}
            */
           runtimes?: {
             [k: string]:
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "runc";
                   /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -232,6 +279,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -239,6 +289,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -249,11 +302,29 @@ export interface KubeplugCluster {
                    * Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.
                    */
                   options?: {
+                    /**
+                     * Start containers without pivot_root (for rootfs on ramfs).
+                     */
                     NoPivotRoot?: boolean;
+                    /**
+                     * Do not give each container its own session keyring.
+                     */
                     NoNewKeyring?: boolean;
+                    /**
+                     * The OCI runtime's state directory (runc --root).
+                     */
                     Root?: string;
+                    /**
+                     * Cgroup the shim process is moved into.
+                     */
                     ShimCgroup?: string;
+                    /**
+                     * Owner UID of the container's stdio pipes.
+                     */
                     IoUid?: number;
+                    /**
+                     * Owner GID of the container's stdio pipes.
+                     */
                     IoGid?: number;
                   };
                   /**
@@ -264,6 +335,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -271,12 +345,20 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "crun";
                   /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -288,6 +370,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -295,6 +380,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -305,11 +393,29 @@ export interface KubeplugCluster {
                    * Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.
                    */
                   options?: {
+                    /**
+                     * Start containers without pivot_root (for rootfs on ramfs).
+                     */
                     NoPivotRoot?: boolean;
+                    /**
+                     * Do not give each container its own session keyring.
+                     */
                     NoNewKeyring?: boolean;
+                    /**
+                     * The OCI runtime's state directory (runc --root).
+                     */
                     Root?: string;
+                    /**
+                     * Cgroup the shim process is moved into.
+                     */
                     ShimCgroup?: string;
+                    /**
+                     * Owner UID of the container's stdio pipes.
+                     */
                     IoUid?: number;
+                    /**
+                     * Owner GID of the container's stdio pipes.
+                     */
                     IoGid?: number;
                   };
                   /**
@@ -320,6 +426,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -327,9 +436,18 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "youki";
+                  /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -337,6 +455,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -347,11 +468,29 @@ export interface KubeplugCluster {
                    * Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.
                    */
                   options?: {
+                    /**
+                     * Start containers without pivot_root (for rootfs on ramfs).
+                     */
                     NoPivotRoot?: boolean;
+                    /**
+                     * Do not give each container its own session keyring.
+                     */
                     NoNewKeyring?: boolean;
+                    /**
+                     * The OCI runtime's state directory (runc --root).
+                     */
                     Root?: string;
+                    /**
+                     * Cgroup the shim process is moved into.
+                     */
                     ShimCgroup?: string;
+                    /**
+                     * Owner UID of the container's stdio pipes.
+                     */
                     IoUid?: number;
+                    /**
+                     * Owner GID of the container's stdio pipes.
+                     */
                     IoGid?: number;
                   };
                   /**
@@ -362,6 +501,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -369,12 +511,20 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "gvisor";
                   /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -386,6 +536,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -393,6 +546,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -413,6 +569,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -420,9 +579,18 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "kata";
+                  /**
+                   * How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -430,6 +598,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -450,6 +621,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -457,8 +631,17 @@ export interface KubeplugCluster {
                   snapshotter?: string;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   */
                   engine: "custom";
+                  /**
+                   * Shim type (runtime_type), e.g. io.containerd.wasmtime.v1.
+                   */
                   runtimeType: string;
+                  /**
+                   * The shim binary; default: containerd-shim-<name>-<version> found on PATH.
+                   */
                   runtimePath?: string;
                   /**
                    * Shim options table, passed through as written.
@@ -474,6 +657,9 @@ export interface KubeplugCluster {
                    * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
                    */
                   containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                   /**
                    * Per-handler snapshotter (containerd 1.7+).
@@ -482,14 +668,20 @@ export interface KubeplugCluster {
                 };
           };
           /**
+           * Registry mirrors, TLS and credentials, written as hosts.toml per registry.
+           *
            * @default {}
            */
           registries?: {
             /**
+             * Where the hosts.toml files go (config_path).
+             *
              * @default "/etc/containerd/certs.d"
              */
             configPath?: string;
             /**
+             * Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors.
+             *
              * @default {}
              */
             hosts?: {
@@ -498,6 +690,9 @@ export interface KubeplugCluster {
                  * The upstream registry endpoint; default: containerd's own (https://<host>, registry-1.docker.io for docker.io).
                  */
                 server?: {
+                  /**
+                   * The registry's own endpoint.
+                   */
                   url: string;
                   /**
                    * CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml.
@@ -505,6 +700,9 @@ export interface KubeplugCluster {
                   ca?: (
                     | string
                     | {
+                        /**
+                         * The CA certificate itself, PEM-encoded.
+                         */
                         pem: string;
                       }
                   )[];
@@ -512,13 +710,22 @@ export interface KubeplugCluster {
                    * Client certificate and key pairs (paths on the node).
                    */
                   client?: {
+                    /**
+                     * Client certificate file on the node.
+                     */
                     cert: string;
+                    /**
+                     * Its private key file on the node.
+                     */
                     key: string;
                   }[];
                   /**
                    * Skip TLS verification for this endpoint. Never in production.
                    */
                   skipVerify?: boolean;
+                  /**
+                   * HTTP headers sent with every request to this endpoint.
+                   */
                   header?: {
                     [k: string]: string[];
                   };
@@ -526,9 +733,18 @@ export interface KubeplugCluster {
                    * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
                    */
                   auth?: {
+                    /**
+                     * User name.
+                     */
                     username: string;
+                    /**
+                     * Where the password comes from; never the password itself.
+                     */
                     password:
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "config";
                           /**
                            * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
@@ -536,7 +752,13 @@ export interface KubeplugCluster {
                           key: string;
                         }
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "env";
+                          /**
+                           * Environment variable that holds the value when the program runs.
+                           */
                           name: string;
                         };
                   };
@@ -547,8 +769,13 @@ export interface KubeplugCluster {
                  * @default []
                  */
                 mirrors?: {
+                  /**
+                   * Mirror endpoint, e.g. https://mirror.internal:5000.
+                   */
                   url: string;
                   /**
+                   * What containerd may use the mirror for: pull (layers), resolve (tags to digests), push.
+                   *
                    * @default ["pull","resolve"]
                    *
                    * @minItems 1
@@ -564,6 +791,9 @@ export interface KubeplugCluster {
                   ca?: (
                     | string
                     | {
+                        /**
+                         * The CA certificate itself, PEM-encoded.
+                         */
                         pem: string;
                       }
                   )[];
@@ -571,13 +801,22 @@ export interface KubeplugCluster {
                    * Client certificate and key pairs (paths on the node).
                    */
                   client?: {
+                    /**
+                     * Client certificate file on the node.
+                     */
                     cert: string;
+                    /**
+                     * Its private key file on the node.
+                     */
                     key: string;
                   }[];
                   /**
                    * Skip TLS verification for this endpoint. Never in production.
                    */
                   skipVerify?: boolean;
+                  /**
+                   * HTTP headers sent with every request to this endpoint.
+                   */
                   header?: {
                     [k: string]: string[];
                   };
@@ -585,9 +824,18 @@ export interface KubeplugCluster {
                    * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
                    */
                   auth?: {
+                    /**
+                     * User name.
+                     */
                     username: string;
+                    /**
+                     * Where the password comes from; never the password itself.
+                     */
                     password:
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "config";
                           /**
                            * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
@@ -595,7 +843,13 @@ export interface KubeplugCluster {
                           key: string;
                         }
                       | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
                           from: "env";
+                          /**
+                           * Environment variable that holds the value when the program runs.
+                           */
                           name: string;
                         };
                   };
@@ -608,7 +862,7 @@ export interface KubeplugCluster {
            */
           imports?: string[];
           /**
-           * Raw TOML tree merged into the rendered config.toml; may not change a key kubeplug manages.
+           * Raw TOML tree merged into the rendered config.toml. Each key must be one the pool's containerd line reads (checked against the key list in src/catalog/containerd-keys.json; see docs/runtimes.md), and may not change a key kubeplug manages.
            *
            * @default {}
            */
@@ -617,16 +871,24 @@ export interface KubeplugCluster {
           };
         }
       | {
+          /**
+           * The container runtime: containerd or crio.
+           */
           kind: "crio";
           /**
            * CRI-O release; its minor matches the Kubernetes minor.
            */
           version: string;
           /**
+           * How CRI-O reaches the node: the upstream release bundle (checksum-verified), a package, or already there.
+           *
            * @default {"from":"release"}
            */
           install?:
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "release";
                 /**
                  * Where bin/crio, bin/pinns, bin/crictl go.
@@ -636,8 +898,13 @@ export interface KubeplugCluster {
                 prefix?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "package";
                 /**
+                 * Package name in your CRI-O package repository.
+                 *
                  * @default "cri-o"
                  */
                 name?: string;
@@ -647,6 +914,9 @@ export interface KubeplugCluster {
                 version?: string;
               }
             | {
+                /**
+                 * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                 */
                 from: "preinstalled";
               };
           /**
@@ -660,6 +930,8 @@ export interface KubeplugCluster {
            */
           cgroupManager?: "systemd" | "cgroupfs";
           /**
+           * containers/storage driver for images and container filesystems.
+           *
            * @default "overlay"
            */
           storageDriver?: "overlay" | "vfs" | "btrfs" | "zfs";
@@ -668,24 +940,39 @@ export interface KubeplugCluster {
            */
           logSizeMax?: number;
           /**
+           * Handler used when a pod names no RuntimeClass; CRI-O refuses to start without it.
+           *
            * @default "crun"
            */
           defaultRuntime?: string;
           /**
+           * Runtime handlers by name (the RuntimeClass handler), each a complete CRI-O runtime table.
+           *
            * @default {"crun":{"engine":"crun"}}
            */
           runtimes?: {
             [k: string]:
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "runc";
                   /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"bundle"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "bundle";
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -697,6 +984,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -704,6 +994,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -714,18 +1007,32 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "crun";
                   /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"bundle"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "bundle";
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -737,6 +1044,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -744,6 +1054,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -754,12 +1067,24 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "youki";
+                  /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -767,6 +1092,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -777,15 +1105,26 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "gvisor";
                   /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   *
                    * @default {"from":"package"}
                    */
                   install?:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "package";
                         /**
                          * Debian package name; default: the engine's usual package.
@@ -797,6 +1136,9 @@ export interface KubeplugCluster {
                         version?: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -804,6 +1146,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -820,12 +1165,24 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "kata";
+                  /**
+                   * How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.
+                   */
                   install:
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "release";
                         /**
                          * Upstream release version; its checksum comes from the catalog or kubeplug:cluster.downloads.checksums.
@@ -833,6 +1190,9 @@ export interface KubeplugCluster {
                         version: string;
                       }
                     | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
                         from: "preinstalled";
                         /**
                          * Where the binary already is; kubeplug only checks it exists.
@@ -849,9 +1209,15 @@ export interface KubeplugCluster {
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 }
               | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   */
                   engine: "custom";
                   /**
                    * CRI-O runtime_type.
@@ -863,20 +1229,33 @@ export interface KubeplugCluster {
                    * The runtime binary (oci) or shim (vm).
                    */
                   runtimePath: string;
+                  /**
+                   * The runtime's state directory (runtime_root).
+                   */
                   runtimeRoot?: string;
+                  /**
+                   * Configuration file the runtime reads (runtime_config_path, vm runtimes).
+                   */
                   runtimeConfigPath?: string;
                   /**
                    * Annotations the handler may act on (CRI-O allowed_annotations).
                    */
                   allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
                   privilegedWithoutHostDevices?: boolean;
                 };
           };
           /**
+           * Registry mirrors and credentials: a registries.conf drop-in and auth.json.
+           *
            * @default {}
            */
           registries?: {
             /**
+             * Per registry (docker.io, registry.local:5000): where it really is, its mirrors, credentials.
+             *
              * @default {}
              */
             hosts?: {
@@ -885,7 +1264,13 @@ export interface KubeplugCluster {
                  * Where the registry really is (registries.conf location); default: the registry's own host.
                  */
                 server?: {
+                  /**
+                   * The registry's real endpoint.
+                   */
                   url: string;
+                  /**
+                   * Plain HTTP or unverified TLS; implied for http:// URLs.
+                   */
                   insecure?: boolean;
                 };
                 /**
@@ -894,6 +1279,9 @@ export interface KubeplugCluster {
                  * @default []
                  */
                 mirrors?: {
+                  /**
+                   * Mirror endpoint, e.g. https://mirror.internal:5000.
+                   */
                   url: string;
                   /**
                    * Plain HTTP or unverified TLS; implied for http:// URLs.
@@ -914,9 +1302,18 @@ export interface KubeplugCluster {
                  * Credentials for the registry, written to /etc/containers/auth.json (0600) from stdin.
                  */
                 auth?: {
+                  /**
+                   * User name.
+                   */
                   username: string;
+                  /**
+                   * Where the password comes from; never the password itself.
+                   */
                   password:
                     | {
+                        /**
+                         * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                         */
                         from: "config";
                         /**
                          * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
@@ -924,7 +1321,13 @@ export interface KubeplugCluster {
                         key: string;
                       }
                     | {
+                        /**
+                         * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                         */
                         from: "env";
+                        /**
+                         * Environment variable that holds the value when the program runs.
+                         */
                         name: string;
                       };
                 };
@@ -950,14 +1353,22 @@ export interface KubeplugCluster {
     virtualization?: boolean;
   }[];
   /**
+   * The nodes kubeplug manages.
+   *
    * @minItems 1
    */
   nodes: {
+    /**
+     * Node name as Kubernetes knows it; names the node's steps and output folder.
+     */
     name: string;
     /**
      * Name of the pool whose runtime and settings the node gets.
      */
     pool: string;
+    /**
+     * IP address or DNS name kubeplug connects to over SSH.
+     */
     address: string;
     /**
      * CPU architecture; selects download artifacts and is checked on the node.
@@ -1029,12 +1440,16 @@ export interface KubeplugCluster {
       };
     };
     /**
+     * Labels of this node, over its pool's labels (RuntimeClass node selectors match on them).
+     *
      * @default {}
      */
     labels?: {
       [k: string]: string;
     };
     /**
+     * The node's roles in the cluster.
+     *
      * @default ["worker"]
      *
      * @minItems 1
@@ -1081,6 +1496,8 @@ export interface KubeplugNetwork {
    */
   podCIDR?: string;
   /**
+   * CNI on every node: plugin binaries and network configuration lists.
+   *
    * @default {}
    */
   cni?: {
@@ -1097,14 +1514,21 @@ export interface KubeplugNetwork {
      */
     confDir?: string;
     /**
+     * The reference plugin binaries kubeplug installs and owns.
+     *
      * @default {}
      */
     plugins?: {
       /**
+       * Where the reference plugins come from.
+       *
        * @default {"from":"release"}
        */
       install?:
         | {
+            /**
+             * release: kubeplug downloads containernetworking/plugins (checksum-verified); package: apt installs them and kubeplug copies them into binDir; none: something else installs them.
+             */
             from: "release";
             /**
              * containernetworking/plugins release; its checksum comes from the catalog or downloads.checksums.
@@ -1114,8 +1538,13 @@ export interface KubeplugNetwork {
             version?: string;
           }
         | {
+            /**
+             * release: kubeplug downloads containernetworking/plugins (checksum-verified); package: apt installs them and kubeplug copies them into binDir; none: something else installs them.
+             */
             from: "package";
             /**
+             * Debian package name.
+             *
              * @default "containernetworking-plugins"
              */
             name?: string;
@@ -1131,6 +1560,9 @@ export interface KubeplugNetwork {
             libDir?: string;
           }
         | {
+            /**
+             * release: kubeplug downloads containernetworking/plugins (checksum-verified); package: apt installs them and kubeplug copies them into binDir; none: something else installs them.
+             */
             from: "none";
             /**
              * Version of the plugins something else installs, if known.
@@ -1171,6 +1603,9 @@ export interface KubeplugNetwork {
      * Network configuration lists kubeplug writes and owns; none when a provider owns the network.
      */
     conflists?: {
+      /**
+       * Network name, also the file name: <priority>-<name>.conflist.
+       */
       name: string;
       /**
        * 1.0.0 works with every runtime and plugin kubeplug supports; 1.1.0 needs plugins 1.6+ and containerd 2.x.
@@ -1182,6 +1617,9 @@ export interface KubeplugNetwork {
        * Spec 1.1.0: every version the list supports; the runtime picks the highest it knows, without asking the plugins.
        */
       cniVersions?: ("0.3.0" | "0.3.1" | "0.4.0" | "1.0.0" | "1.1.0")[];
+      /**
+       * Tell the runtime not to call CHECK on this network.
+       */
       disableCheck?: boolean;
       /**
        * File name prefix: /etc/cni/net.d/<priority>-<name>.conflist; the lexically first file is the network.
@@ -1194,9 +1632,14 @@ export interface KubeplugNetwork {
        */
       pools?: string[];
       /**
+       * The plugin chain, run in order: an interface plugin first, then meta plugins (portmap, bandwidth, tuning, ...).
+       *
        * @minItems 1
        */
       plugins: {
+        /**
+         * Which plugin runs: a plugin type, the name of its binary in binDir. Reference plugins are typed; others pass through with the spec's common fields checked.
+         */
         type: string;
         [k: string]: unknown;
       }[];
@@ -1207,6 +1650,9 @@ export interface KubeplugNetwork {
    */
   provider?:
     | {
+        /**
+         * The provider: calico, cilium or flannel.
+         */
         kind: "calico";
         /**
          * The cluster's IPv4 pod network; keep it equal to kube-controller-manager's --cluster-cidr (kubeadm podSubnet), whose node podCIDRs Flannel uses.
@@ -1236,6 +1682,9 @@ export interface KubeplugNetwork {
         natOutgoing?: boolean;
       }
     | {
+        /**
+         * The provider: calico, cilium or flannel.
+         */
         kind: "cilium";
         /**
          * The cluster's IPv4 pod network; keep it equal to kube-controller-manager's --cluster-cidr (kubeadm podSubnet), whose node podCIDRs Flannel uses.
@@ -1273,6 +1722,9 @@ export interface KubeplugNetwork {
         exclusive?: boolean;
       }
     | {
+        /**
+         * The provider: calico, cilium or flannel.
+         */
         kind: "flannel";
         /**
          * The cluster's IPv4 pod network; keep it equal to kube-controller-manager's --cluster-cidr (kubeadm podSubnet), whose node podCIDRs Flannel uses.
