@@ -8,7 +8,7 @@ import { NAMESPACE, validateStackConfig } from "./config/stack";
 import { secretRefId } from "./config/secrets";
 import { Cluster } from "./components/cluster";
 import { planCluster } from "./plan/cluster-plan";
-import { localEnvironment, preflight } from "./plan/preflight";
+import { localEnvironment, preflight, requirePreflight } from "./plan/preflight";
 
 /** Pulumi decrypts secret config before the program runs; this tells which keys were secret. */
 const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
@@ -37,7 +37,7 @@ export function stackProgram() {
   for (const w of warnings) pulumi.log.warn(`${w.path}: ${w.message}`);
   // Key files, the agent, environment secrets and known_hosts files, checked as `npm run render` checks them
   // (the program runs in the project directory); the host keys of known_hosts files go into the plan.
-  const local = preflight(config, localEnvironment());
+  const local = requirePreflight(preflight(config, localEnvironment()));
   const plan = planCluster(config, local);
 
   const kubeplug = new pulumi.Config(NAMESPACE);

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { KubeplugConfigError } from "../errors";
+import { ConfigProblem, formatProblem, KubeplugConfigError } from "../errors";
 import { closest } from "../config/suggest";
 import { planCluster } from "../plan/cluster-plan";
 import { formatPlan } from "../plan/format";
@@ -10,17 +10,17 @@ import { localEnvironment, preflight } from "../plan/preflight";
 import { planToTree } from "../plan/render-tree";
 import { loadStack } from "../plan/stack-files";
 
-const USAGE = `usage: npm run render -- --stack NAME [--out DIR] [--node NAME] [--check] [--skip-local-checks]
+const USAGE = `usage: npm run render -- --stack NAME [--out DIR] [--node NAME] [--check]
 
 Validates stacks/Pulumi.NAME.yaml, writes every node's step scripts and files under DIR
 (default out/NAME), and prints the plan: per node and step, what changes since the last render in DIR.
-  --node NAME           print the plan of one node only (all nodes are still written)
-  --check               write nothing; exit 2 if the render differs from DIR (for CI)
-  --skip-local-checks   do not check what pulumi up needs from this machine (key files, the SSH agent,
-                        environment secrets, known_hosts files), e.g. in CI, which has none of them
+Last, it lists what would stop pulumi up on this machine (key files, the SSH agent, environment
+secrets, known_hosts files); the render itself does not need them.
+  --node NAME   print the plan of one node only (all nodes are still written)
+  --check       write nothing; exit 2 if the render differs from DIR (for CI)
 `;
 
-export function main(argv: readonly string[], projectDir = process.cwd(), local = localEnvironment(projectDir)): number {
+export function main(argv: readonly string[], projectDir = process.cwd(), localMachine = localEnvironment(projectDir)): number {
   let args;
   try {
     args = parseArgs({
@@ -30,7 +30,6 @@ export function main(argv: readonly string[], projectDir = process.cwd(), local 
         out: { type: "string" },
         node: { type: "string" },
         check: { type: "boolean", default: false },
-        "skip-local-checks": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -55,19 +54,8 @@ export function main(argv: readonly string[], projectDir = process.cwd(), local 
   }
   try {
     const loaded = loadStack(projectDir, args.stack);
-    let facts;
-    if (!args["skip-local-checks"]) {
-      try {
-        facts = preflight(loaded.config, local);
-      } catch (error) {
-        if (!(error instanceof KubeplugConfigError)) throw error;
-        process.stderr.write(`${error.message}
-(these check this machine for pulumi up; --skip-local-checks renders without them)
-`);
-        return 1;
-      }
-    }
-    const plan = planCluster(loaded.config, facts);
+    const local = preflight(loaded.config, localMachine);
+    const plan = planCluster(loaded.config, local);
     if (args.node && !plan.nodes.some((n) => n.node.name === args.node)) {
       process.stderr.write(`${unknownNodeMessage(args.node, args.stack, plan.nodes.map((n) => n.node.name))}\n`);
       return 64;
@@ -81,7 +69,7 @@ export function main(argv: readonly string[], projectDir = process.cwd(), local 
       return 1;
     }
     const text = formatPlan(plan, diff, loaded.warnings, shown, args.node);
-    process.stdout.write(text.text);
+    process.stdout.write(text.text + localProblems(local.problems));
     if (args.check) {
       const differs = [...diff.changes.values()].some((c) => c !== "unchanged");
       return differs ? 2 : 0;
@@ -94,6 +82,12 @@ export function main(argv: readonly string[], projectDir = process.cwd(), local 
     }
     throw error;
   }
+}
+
+/** The render is complete without these; pulumi up on this machine is not, so they come last, where they are read. */
+function localProblems(problems: readonly ConfigProblem[]): string {
+  if (problems.length === 0) return "";
+  return `\npulumi up on this machine would stop at (${problems.length}):\n${problems.map((p) => `  ${formatProblem(p)}\n`).join("")}`;
 }
 
 function isNonDirectory(path: string): boolean {

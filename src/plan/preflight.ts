@@ -14,7 +14,7 @@ import { effectiveSsh, forEachSecretRef, sshOrigin } from "../config/cluster-che
 import { Findings, Locator } from "../config/findings";
 import { HostKeyCheck, nodeHostKeyChecks } from "../config/host-keys";
 import { StackConfig } from "../config/stack";
-import { KubeplugConfigError } from "../errors";
+import { ConfigProblem, KubeplugConfigError } from "../errors";
 import { KnownHostsEntry, knownHostsName, lookupHostKey, parseKnownHosts } from "../util/known-hosts";
 
 /** The machine as preflight sees it. */
@@ -46,13 +46,18 @@ export interface LocalFacts {
   readonly knownHostKeys: ReadonlyMap<string, { readonly node?: string; readonly bastion?: string }>;
 }
 
+/** Preflight's answer: the facts, and what would stop `pulumi up` on this machine. */
+export interface PreflightResult extends LocalFacts {
+  readonly problems: readonly ConfigProblem[];
+}
+
 /**
  * Checks every file, agent and environment variable the stack's nodes and secrets use, reporting
  * each at the field that names it (once, where it is written, however many nodes inherit it), and
- * looks every node and bastion that relies on a known_hosts file up in it. Throws
- * KubeplugConfigError with every problem at once.
+ * looks every node and bastion that relies on a known_hosts file up in it. Returns every problem at
+ * once: the program stops on them (requirePreflight), the render CLI lists them after the plan.
  */
-export function preflight(config: StackConfig, local: LocalEnvironment): LocalFacts {
+export function preflight(config: StackConfig, local: LocalEnvironment): PreflightResult {
   const findings = new Findings();
   const at = findings.at(ROOT);
   const seen = new Set<string>();
@@ -106,8 +111,13 @@ export function preflight(config: StackConfig, local: LocalEnvironment): LocalFa
       if (local.env[ref.name] === undefined) here.problem(`environment variable ${ref.name} is not set; pulumi up reads this secret from it`);
     });
   });
-  if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
-  return { knownHostKeys };
+  return { knownHostKeys, problems: findings.problems };
+}
+
+/** For the program: what would stop `pulumi up` stops it here, before anything registers. */
+export function requirePreflight(result: PreflightResult): LocalFacts {
+  if (result.problems.length > 0) throw new KubeplugConfigError(result.problems);
+  return result;
 }
 
 function readKnownHosts(path: string, here: Locator, local: LocalEnvironment): KnownHostsEntry[] | undefined {

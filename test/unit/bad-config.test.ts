@@ -5,11 +5,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { KubeplugConfigError } from "../../src/errors";
 import { parseStackFile } from "../../src/config/stack";
 import { planCluster } from "../../src/plan/cluster-plan";
-import { LocalEnvironment, preflight } from "../../src/plan/preflight";
+import { LocalEnvironment, preflight, requirePreflight } from "../../src/plan/preflight";
 
 // Each `<case>.yaml` is a whole stack file that must be refused; `<case>.error.txt` holds the exact
 // message a user sees, from validation, from preflight (what the machine running pulumi up must
-// provide) or from the plan (which refuses what only rendering shows). UPDATE_BAD_CONFIG=1 is
+// provide, as the program enforces it) or from the plan (which refuses what only rendering shows). UPDATE_BAD_CONFIG=1 is
 // deliberately not offered: each message is reviewed by hand.
 const dir = join(__dirname, "..", "fixtures", "bad-config");
 const cases = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
@@ -33,8 +33,7 @@ describe("bad-config corpus", () => {
     let error: unknown;
     try {
       const { config } = parseStackFile("bad", text, `stacks/${file}`);
-      preflight(config, local);
-      planCluster(config);
+      planCluster(config, requirePreflight(preflight(config, local)));
     } catch (caught) {
       error = caught;
     }

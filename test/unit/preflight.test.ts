@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateStackConfig } from "../../src/config/stack";
-import { KubeplugConfigError } from "../../src/errors";
 import { LocalEnvironment, preflight } from "../../src/plan/preflight";
 
 // preflight: what pulumi up needs from this machine, each problem at the field that names it.
@@ -30,13 +29,7 @@ function problems(ssh: Record<string, unknown>, nodeSsh: Record<string, unknown>
   const { config } = validateStackConfig("t", {
     "kubeplug:cluster": { name: "t", ssh: { insecureSkipHostKeyCheck: true, ...ssh }, pools: [{ name: "p", runtime: { kind: "containerd", version: "2.1.9" } }], nodes },
   });
-  try {
-    preflight(config, local(env));
-    return [];
-  } catch (error) {
-    if (!(error instanceof KubeplugConfigError)) throw error;
-    return error.problems.map((p) => `${p.path}: ${p.message}`);
-  }
+  return preflight(config, local(env)).problems.map((p) => `${p.path}: ${p.message}`);
 }
 
 describe("preflight", () => {

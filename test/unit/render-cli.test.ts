@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -43,14 +43,14 @@ describe("npm run render: arguments and this machine", () => {
   it("--out naming a file is a usage error, not a stack trace", () => {
     const file = join(work, "not-a-dir");
     writeFileSync(file, "x");
-    const result = run(["--stack", "dev", "--out", file, "--skip-local-checks"]);
+    const result = run(["--stack", "dev", "--out", file]);
     expect(result).toEqual({ code: 64, stdout: "", stderr: `--out ${file}: that is a file, not a directory; name a directory (it is created when missing)\n` });
   });
 
   it("--out below a file says it cannot write there", () => {
     const file = join(work, "a-file");
     writeFileSync(file, "x");
-    const result = run(["--stack", "dev", "--out", join(file, "render"), "--skip-local-checks"]);
+    const result = run(["--stack", "dev", "--out", join(file, "render")]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^cannot write the render to ${file}/render: ENOTDIR: not a directory`));
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -67,31 +67,32 @@ describe("npm run render: arguments and this machine", () => {
 
   it("--node naming nothing lists the stack's nodes, with the likely one", () => {
     const out = join(work, "nodes");
-    expect(run(["--stack", "dev", "--out", out, "--node", "worker9", "--skip-local-checks"])).toEqual({ code: 64, stdout: "", stderr: "no node named \"worker9\" in stack dev; nodes: node1, node2, node3\n" });
-    expect(run(["--stack", "dev", "--out", out, "--node", "nod2", "--skip-local-checks"]).stderr).toBe('no node named "nod2" in stack dev; did you mean "node2"? Nodes: node1, node2, node3\n');
+    expect(run(["--stack", "dev", "--out", out, "--node", "worker9"])).toEqual({ code: 64, stdout: "", stderr: "no node named \"worker9\" in stack dev; nodes: node1, node2, node3\n" });
+    expect(run(["--stack", "dev", "--out", out, "--node", "nod2"]).stderr).toBe('no node named "nod2" in stack dev; did you mean "node2"? Nodes: node1, node2, node3\n');
   });
 
-  it("a key file that is not on this machine fails the render at its field, as pulumi up would", () => {
-    const result = run(["--stack", "dev", "--out", join(work, "no-key")], machine(false));
-    expect(result).toEqual({
-      code: 1,
-      stdout: "",
-      stderr:
-        'invalid kubeplug configuration (1 problem):\n  kubeplug:cluster.ssh.privateKeyPath: no file ".testbed/id_ed25519" (relative to the project directory); pulumi up reads the private key from it\n' +
-        "(these check this machine for pulumi up; --skip-local-checks renders without them)\n",
-    });
+  it("a key file that is not on this machine is listed at its field, after a complete render", () => {
+    const out = join(work, "no-key");
+    const result = run(["--stack", "dev", "--out", out], machine(false));
+    expect(result.code).toBe(0);
+    expect(result.stdout.endsWith(
+      "\npulumi up on this machine would stop at (1):\n" +
+        '  kubeplug:cluster.ssh.privateKeyPath: no file ".testbed/id_ed25519" (relative to the project directory); pulumi up reads the private key from it\n',
+    )).toBe(true);
+    expect(readdirSync(join(out, "nodes")).sort()).toEqual(["node1", "node2", "node3"]);
   });
 
-  it("renders once the key is there, or with --skip-local-checks", () => {
-    expect(run(["--stack", "dev", "--out", join(work, "with-key")], machine(true)).code).toBe(0);
-    expect(run(["--stack", "dev", "--out", join(work, "skipped"), "--skip-local-checks"], machine(false)).code).toBe(0);
+  it("lists nothing once the key is there", () => {
+    const result = run(["--stack", "dev", "--out", join(work, "with-key")], machine(true));
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("pulumi up on this machine would stop at");
   });
 });
 
 describe("npm run render: the host key opt-out", () => {
   it("prints the dev stack's insecureSkipHostKeyCheck as a warning on every render", () => {
     for (const attempt of [1, 2]) {
-      const result = run(["--stack", "dev", "--out", join(work, "warned"), "--skip-local-checks"]);
+      const result = run(["--stack", "dev", "--out", join(work, "warned")]);
       expect(result.code, `render ${attempt}`).toBe(0);
       expect(result.stdout).toContain(
         "warnings:\n  kubeplug:cluster.ssh.insecureSkipHostKeyCheck: host keys are not checked for node1 (10.231.0.11), node2 (10.231.0.12), node3 (10.231.0.13): whoever answers at these addresses gets root commands and registry credentials; for throwaway labs only\n",
@@ -100,7 +101,7 @@ describe("npm run render: the host key opt-out", () => {
   });
 
   it("the prod example pins every host key and renders without that warning", () => {
-    const result = run(["--stack", "prod", "--out", join(work, "prod"), "--skip-local-checks"]);
+    const result = run(["--stack", "prod", "--out", join(work, "prod")]);
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain("host keys are not checked");
   });

@@ -37,21 +37,21 @@ describe("rendering is deterministic", () => {
   it("a second render of the dev stack reports no changes and rewrites nothing", () => {
     const out = mkdtempSync(join(tmpdir(), "kubeplug-render-"));
     outDirs.push(out);
-    const first = captureStdout(() => main(["--stack", "dev", "--out", out, "--skip-local-checks"], projectDir));
+    const first = captureStdout(() => main(["--stack", "dev", "--out", out], projectDir));
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("15 of 15 step(s) new or changed (first render in this directory)");
 
     const config = join(out, "nodes/node1/files/etc/containerd/config.toml");
     const mtime = statSync(config).mtimeMs;
     const before = readFileSync(config, "utf8");
-    const second = captureStdout(() => main(["--stack", "dev", "--out", out, "--skip-local-checks"], projectDir));
+    const second = captureStdout(() => main(["--stack", "dev", "--out", out], projectDir));
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/no changes/);
     expect(second.stdout).not.toMatch(/\b(new|changed)\b\s+\S/);
     expect(statSync(config).mtimeMs).toBe(mtime);
     expect(readFileSync(config, "utf8")).toBe(before);
 
-    const check = captureStdout(() => main(["--stack", "dev", "--out", out, "--check", "--skip-local-checks"], projectDir));
+    const check = captureStdout(() => main(["--stack", "dev", "--out", out, "--check"], projectDir));
     expect(check.code).toBe(0);
   });
 });
