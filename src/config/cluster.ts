@@ -34,7 +34,7 @@ export const hostKey = z
   });
 
 const bastion = strictObject({
-  address: hostAddress,
+  address: hostAddress.describe("IP address or DNS name of the jump host."),
   port: sshPort.default(SSH_DEFAULTS.port),
   user: sshUser.default(SSH_DEFAULTS.user),
   ...credentials,
@@ -97,7 +97,7 @@ export const clusterConfig = strictObject({
   kubelet: strictObject({
     cgroupDriver: kubeletCgroupDriver,
   }).prefault({}).describe("What kubeplug must match on the kubelet's side."),
-  ssh: clusterSsh.prefault({}),
+  ssh: clusterSsh.prefault({}).describe("How kubeplug reaches every node over SSH; a node's own ssh overrides it key by key."),
   downloads: downloadsConfig.prefault({}).describe("Where release artifacts come from and how they are verified."),
   pools: z.array(pool).min(1).describe("Node pools: groups of nodes that share a runtime and labels."),
   nodes: z.array(node).min(1).describe("The nodes kubeplug manages."),

@@ -15,7 +15,7 @@ const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/,
 export const runtimeClass = strictObject({
   handler: handlerName.optional().describe("The CRI handler; default: the class name."),
   nodeSelector: labels.optional().describe("Default: the pool labels that select exactly the pools with the handler; none when every node has it."),
-  overhead: strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional().describe("overhead.podFixed; default for Kata: kata-deploy's per-hypervisor figures."),
+  overhead: strictObject({ cpu: quantity.optional().describe("CPU each pod of the class costs on top of its containers, e.g. 250m."), memory: quantity.optional().describe("Memory each pod of the class costs on top of its containers, e.g. 160Mi.") }).optional().describe("overhead.podFixed; default for Kata: kata-deploy's per-hypervisor figures."),
 });
 export type RuntimeClassConfig = z.infer<typeof runtimeClass>;
 

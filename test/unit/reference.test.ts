@@ -20,3 +20,17 @@ describe("generated reference files", async () => {
     expect(committed, `${file} is stale: run \`${REFERENCE_COMMAND}\` and commit the result`).toBe(files[file]);
   });
 });
+
+describe("docs/configuration.md", async () => {
+  const doc = (await referenceFiles())["docs/configuration.md"]!;
+
+  it("describes every field (a list's items and a map's values are described by the list or map)", () => {
+    const rows = doc.split("\n").filter((line) => line.startsWith("| `"));
+    const undescribed = rows
+      .map((row) => row.split(" | "))
+      .filter((cells) => !/(\[\]|>)`(<br>|$)/.test(cells[0]!) && cells[4]!.replace(/\|$/, "").trim() === "")
+      .map((cells) => cells[0]!.slice(2));
+    expect(rows.length).toBeGreaterThan(250);
+    expect(undescribed).toEqual([]);
+  });
+});

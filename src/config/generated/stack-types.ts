@@ -44,6 +44,8 @@ export interface KubeplugCluster {
     cgroupDriver?: "systemd" | "cgroupfs";
   };
   /**
+   * How kubeplug reaches every node over SSH; a node's own ssh overrides it key by key.
+   *
    * @default {}
    */
   ssh?: {
@@ -83,6 +85,9 @@ export interface KubeplugCluster {
      * Jump host the connection goes through.
      */
     bastion?: {
+      /**
+       * IP address or DNS name of the jump host.
+       */
       address: string;
       /**
        * SSH port.
@@ -1412,6 +1417,9 @@ export interface KubeplugCluster {
        * Jump host the connection goes through.
        */
       bastion?: {
+        /**
+         * IP address or DNS name of the jump host.
+         */
         address: string;
         /**
          * SSH port.
@@ -1481,7 +1489,13 @@ export interface KubeplugCluster {
        * overhead.podFixed; default for Kata: kata-deploy's per-hypervisor figures.
        */
       overhead?: {
+        /**
+         * CPU each pod of the class costs on top of its containers, e.g. 250m.
+         */
         cpu?: string;
+        /**
+         * Memory each pod of the class costs on top of its containers, e.g. 160Mi.
+         */
         memory?: string;
       };
     };
