@@ -35,7 +35,7 @@ function stack(version: string, overrides: Record<string, unknown>): string {
   kubeplug:cluster:
     name: keys
     kubelet: { cgroupDriver: systemd }
-    ssh: { user: root, privateKeyPath: /dev/null }
+    ssh: { user: root, privateKeyPath: /dev/null, insecureSkipHostKeyCheck: true }
     pools:
       - name: p
         runtime:
