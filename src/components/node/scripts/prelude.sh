@@ -21,6 +21,10 @@ KP_ROLLBACK_HOOK=
 KP_FAILING=0
 KP_DOWNLOADED=
 KP_SECRET_FILE=
+# TEST-ONLY fault injection, see kp_fault_load.
+KP_FAULT_AT=
+KP_FAULT_ACTION=
+KP_FAULT_COUNT=0
 
 kp_log_line() {
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$KP_LOG" 2>/dev/null || true
@@ -64,7 +68,40 @@ kp_begin() {
   KP_STAGE=$(mktemp -d "$KP_RUN_DIR/stage.XXXXXX")
   trap 'rm -rf "$KP_STAGE"' EXIT
   kp_log_line "begin step $KP_STEP (script $KP_SCRIPT_HASH)"
+  kp_fault_load
   kp_check_arch
+}
+
+# TEST-ONLY fault injection, for the e2e fault tests (test/e2e/faults.e2e.test.ts). Production nodes
+# never have $KP_RUN_DIR/fault-injection (a tmpfs, so not even across a reboot): then this reads one
+# missing file per run and every kp_fault_point returns at once. A test writes "STEP N ACTION" into
+# it: the Nth fault point of step STEP (after each file write, before each restart or reload) does
+# ACTION, "kill" (SIGKILL of the step itself, as a power loss would stop it) or "fail" (kp_fail,
+# which runs the rollback). The file is used once: removed when it fires, or when the step ends first.
+# What happened is written to $KP_RUN_DIR/fault-fired: "fired N POINT", or "passed COUNT" (the step
+# had only COUNT fault points).
+kp_fault_load() {
+  local file="$KP_RUN_DIR/fault-injection" step at action
+  [ -f "$file" ] || return 0
+  read -r step at action <"$file" || true
+  [ "$step" = "$KP_STEP" ] || return 0
+  rm -f "$KP_RUN_DIR/fault-fired"
+  KP_FAULT_AT=$at
+  KP_FAULT_ACTION=$action
+}
+
+kp_fault_point() {
+  [ -n "$KP_FAULT_AT" ] || return 0
+  KP_FAULT_COUNT=$((KP_FAULT_COUNT + 1))
+  [ "$KP_FAULT_COUNT" = "$KP_FAULT_AT" ] || return 0
+  printf 'fired %s %s\n' "$KP_FAULT_COUNT" "$1" >"$KP_RUN_DIR/fault-fired"
+  rm -f "$KP_RUN_DIR/fault-injection"
+  KP_FAULT_AT=
+  kp_log_line "test fault injection: $KP_FAULT_ACTION at fault point $KP_FAULT_COUNT ($1)"
+  case "$KP_FAULT_ACTION" in
+    kill) kill -KILL $$ ;;
+    *) kp_fail "injected test fault at fault point $KP_FAULT_COUNT ($1)" ;;
+  esac
 }
 
 kp_check_arch() {
@@ -134,6 +171,7 @@ kp_install_file() {
   mv -f "$tmp" "$dest"
   KP_CHANGED+=("$dest")
   kp_say "wrote $dest"
+  kp_fault_point "wrote $dest"
   return 0
 }
 
@@ -193,6 +231,7 @@ kp_prune_owned() {
       mv -f "$path" "$path.kubeplug.bak"
       KP_CHANGED+=("$path")
       kp_say "removed $path (no longer in the stack; kept as $path.kubeplug.bak)"
+      kp_fault_point "removed $path"
     else
       kp_warn "left $path in place: no longer in the stack, but changed since kubeplug wrote it"
     fi
@@ -299,6 +338,7 @@ kp_apt_install() {
       kp_fail "apt-get install ${wanted[*]} failed; see $KP_LOG on the node"
   fi
   KP_CHANGED+=("package:${wanted[*]}")
+  kp_fault_point "installed packages ${wanted[*]}"
   return 0
 }
 
@@ -322,6 +362,11 @@ kp_json_list() {
 # The last stdout line is machine-readable: what changed and what restarted on this node.
 kp_end() {
   kp_record_owned
+  # TEST-ONLY (kp_fault_load): the step ended before the injected fault point.
+  if [ -n "$KP_FAULT_AT" ]; then
+    printf 'passed %s\n' "$KP_FAULT_COUNT" >"$KP_RUN_DIR/fault-fired"
+    rm -f "$KP_RUN_DIR/fault-injection"
+  fi
   # A file that holds credentials keeps no backup once the step succeeded: old secrets must not linger.
   local path
   for path in "${KP_CREDENTIAL_FILES[@]}"; do rm -f "$path.kubeplug.bak"; done

@@ -15,6 +15,7 @@ kp_service_journal() {
 kp_service_restart() {
   KP_SERVICE_RESTARTING=1
   touch "$KP_SERVICE_PENDING"
+  kp_fault_point "before restart $KP_SERVICE"
   systemctl reset-failed "$KP_SERVICE" >/dev/null 2>&1 || true
   systemctl restart "$KP_SERVICE" >>"$KP_LOG" 2>&1 || true
   kp_wait_service "$KP_SERVICE" "$KP_SERVICE_TIMEOUT" "$KP_SERVICE_CHECK" || return 1
@@ -25,6 +26,7 @@ kp_service_restart() {
 
 # For settings the daemon re-reads on SIGHUP: running containers and pods are not touched.
 kp_service_reload() {
+  kp_fault_point "before reload $KP_SERVICE"
   systemctl reload "$KP_SERVICE" >>"$KP_LOG" 2>&1 || return 1
   kp_wait "$KP_SERVICE_TIMEOUT" "$KP_SERVICE_CHECK" || return 1
   KP_RESTARTED+=("$KP_SERVICE:reload")
