@@ -21,6 +21,9 @@ KP_ROLLBACK_HOOK=
 KP_FAILING=0
 KP_DOWNLOADED=
 KP_SECRET_FILE=
+# Directories whose daemon reads every file in them, whatever its name (CRI-O's crio.conf.d): temp
+# files and backups of files there are kept in a sibling directory instead (see kp_aside).
+KP_WHOLE_DIRS=()
 # TEST-ONLY fault injection, see kp_fault_load.
 KP_FAULT_AT=
 KP_FAULT_ACTION=
@@ -150,25 +153,90 @@ kp_same_file() {
   [ -f "$2" ] && cmp -s "$1" "$2" && [ "$(stat -c %a "$2")" = "$(printf '%o' "$((8#$3))")" ]
 }
 
-# kp_install_file SRC DEST MODE: atomic replace with a backup. Returns 0 if DEST changed, 1 if not.
+# The cause at the end of an error message: "No space left on device" from
+# "cp: error writing '/etc/containerd/config.toml.kubeplug.new': No space left on device".
+kp_cause() {
+  local last
+  last=$(printf '%s\n' "$1" | sed '/^[[:space:]]*$/d' | tail -n 1)
+  [ -n "$last" ] || last="unknown error"
+  printf '%s' "${last##*: }"
+}
+
+# kp_aside DEST KIND: the path of DEST's temp file (KIND new) or backup (KIND bak). Beside DEST, except
+# in a directory of KP_WHOLE_DIRS, whose daemon would read them as config: there they go to the
+# sibling directory .kubeplug-<dir> (same filesystem, so the rename stays atomic).
+kp_aside() {
+  local dir=${1%/*} whole
+  for whole in "${KP_WHOLE_DIRS[@]}"; do
+    if [ "$dir" = "$whole" ]; then
+      printf '%s/.kubeplug-%s/%s.kubeplug.%s' "${whole%/*}" "${whole##*/}" "${1##*/}" "$2"
+      return 0
+    fi
+  done
+  printf '%s.kubeplug.%s' "$1" "$2"
+}
+
+kp_unchanged_note() {
+  if [ -e "$1" ]; then printf 'the previous %s is unchanged' "$1"; else printf '%s was not created' "$1"; fi
+}
+
+# kp_write_verified SRC TMP MODE DEST: copies SRC to TMP, the temp file of DEST, and makes sure the copy
+# is complete (its sha256 is SRC's) and flushed to disk before anyone renames it into place; otherwise
+# removes TMP and fails with the path and the cause (a full filesystem: "No space left on device").
+# Every command is checked explicitly: callers run kp_install_file inside `if`, where errexit is off.
+kp_write_verified() {
+  local src=$1 tmp=$2 mode=$3 dest=$4 err want got
+  if ! err=$({ mkdir -p "${dest%/*}" "${tmp%/*}" && cp "$src" "$tmp" && chmod "$mode" "$tmp" && sync "$tmp"; } 2>&1); then
+    rm -f "$tmp"
+    kp_fail "cannot write $dest: $(kp_cause "$err"); $(kp_unchanged_note "$dest")"
+  fi
+  want=$(kp_sha256 "$src")
+  got=$(kp_sha256 "$tmp")
+  if [ "$got" != "$want" ]; then
+    rm -f "$tmp"
+    kp_fail "cannot write $dest: the written copy (sha256 ${got:-none}) is not the staged file (sha256 $want); $(kp_unchanged_note "$dest")"
+  fi
+}
+
+# kp_keep_backup DEST BAK TMP: keeps DEST's current version as BAK: a hard link, which needs no space
+# and stays on the old file once the new one is renamed over DEST; a verified copy where links fail.
+kp_keep_backup() {
+  local dest=$1 bak=$2 tmp=$3 err
+  if err=$({ mkdir -p "${bak%/*}" && ln -f "$dest" "$bak"; } 2>&1); then return 0; fi
+  if err=$({ cp -p "$dest" "$bak" && sync "$bak"; } 2>&1) && cmp -s "$dest" "$bak"; then return 0; fi
+  rm -f "$bak" "$tmp"
+  kp_fail "cannot keep the previous $dest as $bak: $(kp_cause "$err"); $(kp_unchanged_note "$dest")"
+}
+
+# kp_install_file SRC DEST MODE [INTENT]: atomic, verified replace with a backup. Returns 0 if DEST
+# changed, 1 if not. INTENT is a command run with DEST once the new copy is complete and on disk, just
+# before it becomes visible: the daemon steps record a pending restart there, so a step killed right
+# after the rename still restarts the daemon on its next run.
 kp_install_file() {
-  local src=$1 dest=$2 mode=$3 tmp
+  local src=$1 dest=$2 mode=$3 intent=${4:-} tmp bak err
   KP_OWNED+=("$dest")
+  tmp=$(kp_aside "$dest" new)
+  bak=$(kp_aside "$dest" bak)
   if kp_same_file "$src" "$dest" "$mode"; then
+    # A temp file is left only by a step that was killed before its rename.
+    if [ -e "$tmp" ]; then rm -f "$tmp"; fi
     kp_say "unchanged $dest"
     return 1
   fi
   kp_note_foreign_edit "$dest"
-  mkdir -p "$(dirname "$dest")"
-  tmp="$dest.kubeplug.new"
-  cp "$src" "$tmp"
-  chmod "$mode" "$tmp"
+  kp_write_verified "$src" "$tmp" "$mode" "$dest"
   if [ -e "$dest" ]; then
-    cp -p "$dest" "$dest.kubeplug.bak"
+    kp_keep_backup "$dest" "$bak" "$tmp"
   else
     KP_CREATED+=("$dest")
   fi
-  mv -f "$tmp" "$dest"
+  if [ -n "$intent" ]; then "$intent" "$dest"; fi
+  if ! err=$(mv -f "$tmp" "$dest" 2>&1); then
+    rm -f "$tmp"
+    kp_fail "cannot write $dest: $(kp_cause "$err"); $(kp_unchanged_note "$dest")"
+  fi
+  # The rename itself survives a power loss once the directory is on disk.
+  sync "${dest%/*}" 2>/dev/null || true
   KP_CHANGED+=("$dest")
   kp_say "wrote $dest"
   kp_fault_point "wrote $dest"
@@ -183,7 +251,7 @@ kp_note_foreign_edit() {
   [ -n "$recorded" ] || return 0
   current=$(kp_sha256 "$dest")
   if [ "$recorded" != "$current" ]; then
-    kp_warn "$dest was changed outside kubeplug since the last apply; replacing it (the edited copy is kept as $dest.kubeplug.bak)"
+    kp_warn "$dest was changed outside kubeplug since the last apply; replacing it (the edited copy is kept as $(kp_aside "$dest" bak))"
   fi
 }
 
@@ -228,9 +296,11 @@ kp_prune_owned() {
     [ -f "$path" ] || continue
     current=$(kp_sha256 "$path")
     if [ "$current" = "$recorded" ]; then
-      mv -f "$path" "$path.kubeplug.bak"
+      bak=$(kp_aside "$path" bak)
+      err=$({ mkdir -p "${bak%/*}" && mv -f "$path" "$bak"; } 2>&1) || kp_fail "cannot move $path aside to $bak: $(kp_cause "$err")"
+      sync "${path%/*}" 2>/dev/null || true
       KP_CHANGED+=("$path")
-      kp_say "removed $path (no longer in the stack; kept as $path.kubeplug.bak)"
+      kp_say "removed $path (no longer in the stack; kept as $bak)"
       kp_fault_point "removed $path"
     else
       kp_warn "left $path in place: no longer in the stack, but changed since kubeplug wrote it"
@@ -239,14 +309,17 @@ kp_prune_owned() {
 }
 
 kp_record_owned() {
-  local list tmp path
+  local list staged path
   list=$(kp_owned_list)
-  tmp="$list.kubeplug.new"
-  : >"$tmp"
+  staged="$KP_STAGE/owned.list"
+  : >"$staged"
   for path in "${KP_OWNED[@]}"; do
-    if [ -f "$path" ]; then printf '%s %s\n' "$(kp_sha256 "$path")" "$path" >>"$tmp"; fi
+    if [ -f "$path" ]; then printf '%s %s\n' "$(kp_sha256 "$path")" "$path" >>"$staged"; fi
   done
-  mv -f "$tmp" "$list"
+  if [ -f "$list" ] && cmp -s "$staged" "$list"; then return 0; fi
+  kp_write_verified "$staged" "$list.kubeplug.new" 0644 "$list"
+  mv -f "$list.kubeplug.new" "$list"
+  sync "${list%/*}" 2>/dev/null || true
 }
 
 kp_was_changed() {
@@ -296,9 +369,9 @@ kp_download() {
   tmp="$file.part"
   kp_log_line "downloading $url"
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url"; }
+    curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url: $(kp_cause "$(tail -n 1 "$KP_LOG")")"; }
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -T 20 -t 3 -O "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url"; }
+    wget -q -T 20 -t 3 -O "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url: $(kp_cause "$(tail -n 1 "$KP_LOG")")"; }
   else
     kp_fail "neither curl nor wget is installed, so $url cannot be downloaded"
   fi
@@ -369,7 +442,7 @@ kp_end() {
   fi
   # A file that holds credentials keeps no backup once the step succeeded: old secrets must not linger.
   local path
-  for path in "${KP_CREDENTIAL_FILES[@]}"; do rm -f "$path.kubeplug.bak"; done
+  for path in "${KP_CREDENTIAL_FILES[@]}"; do rm -f "$(kp_aside "$path" bak)"; done
   if [ "${#KP_CHANGED[@]}" = 0 ] && [ "${#KP_RESTARTED[@]}" = 0 ]; then
     kp_say "unchanged"
   fi
