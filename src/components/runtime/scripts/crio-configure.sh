@@ -25,12 +25,12 @@ fi
 KP_ROLLBACK_HOOK=kp_service_rollback
 restart=0
 reload=0
-if kp_install_file "$(kp_staged "$KP_CRIO_DROP_IN")" "$KP_CRIO_DROP_IN" 0644; then restart=1; fi
-if kp_install_file "$(kp_staged "$KP_CRIO_REGISTRIES")" "$KP_CRIO_REGISTRIES" 0644; then reload=1; fi
+if kp_install_file "$(kp_staged "$KP_CRIO_DROP_IN")" "$KP_CRIO_DROP_IN" 0644 kp_service_intend_restart; then restart=1; fi
+if kp_install_file "$(kp_staged "$KP_CRIO_REGISTRIES")" "$KP_CRIO_REGISTRIES" 0644 kp_service_intend_reload; then reload=1; fi
 kp_install_file "$(kp_staged "$KP_CRICTL_YAML")" "$KP_CRICTL_YAML" 0644 || true
 if [ "$KP_HAS_SECRET" = 1 ]; then
   KP_CREDENTIAL_FILES+=("$KP_CRIO_AUTH_FILE")
-  if kp_install_file "$KP_SECRET_FILE" "$KP_CRIO_AUTH_FILE" 0600; then reload=1; fi
+  if kp_install_file "$KP_SECRET_FILE" "$KP_CRIO_AUTH_FILE" 0600 kp_service_intend_reload; then reload=1; fi
 fi
 kp_prune_owned
 
