@@ -2,8 +2,9 @@
 # Shared by every kubeplug node step. The step header sets KP_NODE, KP_STEP and KP_ARCH before this.
 #
 # The contract: a second run on a converged node writes nothing and restarts nothing; every write is
-# atomic (temp file in the same directory, then mv); configs are validated before anything restarts;
-# the previous file is kept as <file>.kubeplug.bak and restored when a check fails.
+# atomic and verified (temp file in the same directory, complete and flushed, then renamed); configs
+# are validated before anything restarts; the previous file is kept as <file>.kubeplug.bak and
+# restored when anything fails after the first write.
 
 # Byte order for every sort and comparison: runtimes pick files in /etc/cni/net.d by bytewise order.
 export LC_ALL=C
@@ -17,7 +18,8 @@ KP_CREATED=()
 KP_RESTARTED=()
 KP_OWNED=()
 KP_CREDENTIAL_FILES=()
-KP_ROLLBACK_HOOK=
+# Every step that installs files rolls back by default; the daemon steps set kp_service_rollback.
+KP_ROLLBACK_HOOK=kp_rollback_files
 KP_FAILING=0
 KP_DOWNLOADED=
 KP_SECRET_FILE=
@@ -267,25 +269,43 @@ kp_recorded_hash() {
 }
 
 # Puts back every file this run changed: the backup where there was one, nothing where there was none.
+# Packages stay as installed: apt cannot put back a previous version without its .deb, and removing
+# a package could remove what depends on it.
 kp_restore_changed() {
-  local dest created c
+  local dest created c bak
   for dest in "${KP_CHANGED[@]}"; do
+    case "$dest" in
+      /*) ;;
+      *)
+        kp_say "not rolled back: $dest"
+        continue
+        ;;
+    esac
     created=0
     for c in "${KP_CREATED[@]}"; do [ "$c" = "$dest" ] && created=1; done
+    bak=$(kp_aside "$dest" bak)
     if [ "$created" = 1 ]; then
-      rm -f "$dest"
-      kp_say "removed $dest (it did not exist before this run)"
-    elif [ -f "$dest.kubeplug.bak" ]; then
-      mv -f "$dest.kubeplug.bak" "$dest"
-      kp_say "restored previous $dest"
+      if rm -f "$dest"; then kp_say "removed $dest (it did not exist before this run)"; else kp_say "could not remove $dest"; fi
+    elif [ -f "$bak" ]; then
+      if mv -f "$bak" "$dest"; then kp_say "restored previous $dest"; else kp_say "could not restore $dest from $bak"; fi
     fi
+    sync "${dest%/*}" 2>/dev/null || true
   done
 }
 
+# The rollback of every step that installs files (kp_service_rollback extends it for the daemons).
+kp_rollback_files() {
+  local files=0 dest
+  for dest in "${KP_CHANGED[@]}"; do [[ $dest == /* ]] && files=1; done
+  [ "${#KP_CHANGED[@]}" -gt 0 ] || return 0
+  kp_restore_changed
+  [ "$files" = 0 ] || kp_say "rolled back: the files this run changed are as they were before it"
+}
+
 # Retires files an earlier run owned that the stack no longer renders, unless someone edited them.
-# The file moves to <file>.kubeplug.bak, so a rollback in the same run can put it back.
+# The file moves to its backup (<file>.kubeplug.bak), so a rollback in the same run can put it back.
 kp_prune_owned() {
-  local list path recorded current keep owned
+  local list path recorded current keep owned bak err
   list=$(kp_owned_list)
   [ -f "$list" ] || return 0
   while read -r recorded path; do
