@@ -70,11 +70,24 @@ kp_begin() {
   KP_LOG="$KP_LOG_DIR/$KP_STEP.log"
   exec 9>"$KP_RUN_DIR/node.lock"
   flock -w 900 9 || kp_fail "another kubeplug step held $KP_RUN_DIR/node.lock for 15 minutes"
+  kp_clean_stale_stages
   KP_STAGE=$(mktemp -d "$KP_RUN_DIR/stage.XXXXXX")
   trap 'rm -rf "$KP_STAGE"' EXIT
   kp_log_line "begin step $KP_STEP (script $KP_SCRIPT_HASH)"
   kp_fault_load
   kp_check_arch
+}
+
+# A step that was killed (SIGKILL, power loss) never ran its EXIT trap: its staging directory, with
+# the rendered files and any secret payload, is still in $KP_RUN_DIR. Under the lock no other step
+# is running, so every stage directory there is stale.
+kp_clean_stale_stages() {
+  local stale
+  for stale in "$KP_RUN_DIR"/stage.*; do
+    [ -d "$stale" ] || continue
+    rm -rf "$stale"
+    kp_say "removed $stale (left by a step that was killed)"
+  done
 }
 
 # TEST-ONLY fault injection, for the e2e fault tests (test/e2e/faults.e2e.test.ts). Production nodes
