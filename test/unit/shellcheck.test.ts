@@ -44,7 +44,7 @@ describe.skipIf(skip)(`rendered node scripts pass shellcheck${skip ? ` (skipped:
   });
 
   it("the script assets themselves are clean", () => {
-    const assets = ["src/components/node/scripts", "src/components/runtime/scripts"].flatMap((d) =>
+    const assets = ["src/components/node/scripts", "src/components/runtime/scripts", "src/components/network/scripts"].flatMap((d) =>
       readdirSync(join(__dirname, "..", "..", d)).map((f) => join(__dirname, "..", "..", d, f)),
     );
     expect(() => execFileSync("shellcheck", ["-S", "style", "-s", "bash", ...assets], { encoding: "utf8" })).not.toThrow();
