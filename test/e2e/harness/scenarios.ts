@@ -42,6 +42,7 @@ export type Applied = ApplyReport & { wallMs: number };
 /** Applies stacks in order, one scenario each, and keeps their figures. */
 export class Scenarios {
   readonly figures: E2eFigure[] = [];
+  private readonly listeners: ((report: ApplyReport) => void)[] = [];
 
   constructor(
     private readonly work: string,
@@ -60,7 +61,30 @@ export class Scenarios {
       lost: "see assertions",
     });
     for (const secret of Object.values(this.secrets)) expect(JSON.stringify(report)).not.toContain(secret);
+    for (const listener of this.listeners) listener(report);
     return report;
+  }
+
+  /**
+   * Runs `body` (several applies) as one scenario: its applies become one row with the nodes they
+   * touched, the steps they ran and the wall time of the whole body. The row's `lost` is what `body`
+   * returns, so it says "nothing" only when the body got to the end of its assertions.
+   */
+  async group(scenario: string, body: () => Promise<string>): Promise<E2eFigure> {
+    const first = this.figures.length;
+    const nodes = new Set<string>();
+    const started = Date.now();
+    const onApply = (report: ApplyReport) => report.commands.filter((c) => c.status === "ok" || c.status === "failed").forEach((c) => nodes.add(c.node));
+    this.listeners.push(onApply);
+    let lost = "not proven (the scenario failed)";
+    try {
+      lost = await body();
+    } finally {
+      this.listeners.splice(this.listeners.indexOf(onApply), 1);
+      const rows = this.figures.splice(first);
+      this.figures.push({ scenario, nodes: nodes.size, stepsRun: rows.reduce((n, f) => n + f.stepsRun, 0), wallMs: Date.now() - started, lost });
+    }
+    return this.last();
   }
 
   /** The figure of the last apply. */

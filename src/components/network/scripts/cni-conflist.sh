@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Writes kubeplug's network configuration lists and removes the ones it wrote before and no longer
 # has. containerd uses the lexically first file in the directory and stops at the first one it cannot
-# parse, so nothing is written while another file would shadow kubeplug's list.
+# parse, so nothing is written while another file would shadow kubeplug's list. A failure after the
+# first write puts every list back as it was (kp_rollback_files).
 for type in "${KP_PLUGIN_TYPES[@]}"; do
   [ -x "$KP_CNI_BIN_DIR/$type" ] || kp_fail "the network configuration needs plugin $type, which is not in $KP_CNI_BIN_DIR; nothing was changed"
 done

@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Installs the wanted CNI reference plugins into $KP_CNI_BIN_DIR and removes the ones kubeplug
 # installed before and no longer wants. Binaries kubeplug does not own are never touched.
+# A failure after the first install (a full disk) puts every binary back as it was
+# (kp_rollback_files); the package, with install.from: package, stays installed.
 source_dir=""
 case "$KP_INSTALL_FROM" in
   release)

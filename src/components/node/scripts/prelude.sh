@@ -2,8 +2,9 @@
 # Shared by every kubeplug node step. The step header sets KP_NODE, KP_STEP and KP_ARCH before this.
 #
 # The contract: a second run on a converged node writes nothing and restarts nothing; every write is
-# atomic (temp file in the same directory, then mv); configs are validated before anything restarts;
-# the previous file is kept as <file>.kubeplug.bak and restored when a check fails.
+# atomic and verified (temp file in the same directory, complete and flushed, then renamed); configs
+# are validated before anything restarts; the previous file is kept as <file>.kubeplug.bak and
+# restored when anything fails after the first write.
 
 # Byte order for every sort and comparison: runtimes pick files in /etc/cni/net.d by bytewise order.
 export LC_ALL=C
@@ -17,10 +18,18 @@ KP_CREATED=()
 KP_RESTARTED=()
 KP_OWNED=()
 KP_CREDENTIAL_FILES=()
-KP_ROLLBACK_HOOK=
+# Every step that installs files rolls back by default; the daemon steps set kp_service_rollback.
+KP_ROLLBACK_HOOK=kp_rollback_files
 KP_FAILING=0
 KP_DOWNLOADED=
 KP_SECRET_FILE=
+# Directories whose daemon reads every file in them, whatever its name (CRI-O's crio.conf.d): temp
+# files and backups of files there are kept in a sibling directory instead (see kp_aside).
+KP_WHOLE_DIRS=()
+# TEST-ONLY fault injection, see kp_fault_load.
+KP_FAULT_AT=
+KP_FAULT_ACTION=
+KP_FAULT_COUNT=0
 
 kp_log_line() {
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$KP_LOG" 2>/dev/null || true
@@ -61,10 +70,56 @@ kp_begin() {
   KP_LOG="$KP_LOG_DIR/$KP_STEP.log"
   exec 9>"$KP_RUN_DIR/node.lock"
   flock -w 900 9 || kp_fail "another kubeplug step held $KP_RUN_DIR/node.lock for 15 minutes"
+  kp_clean_stale_stages
   KP_STAGE=$(mktemp -d "$KP_RUN_DIR/stage.XXXXXX")
   trap 'rm -rf "$KP_STAGE"' EXIT
   kp_log_line "begin step $KP_STEP (script $KP_SCRIPT_HASH)"
+  kp_fault_load
   kp_check_arch
+}
+
+# A step that was killed (SIGKILL, power loss) never ran its EXIT trap: its staging directory, with
+# the rendered files and any secret payload, is still in $KP_RUN_DIR. Under the lock no other step
+# is running, so every stage directory there is stale.
+kp_clean_stale_stages() {
+  local stale
+  for stale in "$KP_RUN_DIR"/stage.*; do
+    [ -d "$stale" ] || continue
+    rm -rf "$stale"
+    kp_say "removed $stale (left by a step that was killed)"
+  done
+}
+
+# TEST-ONLY fault injection, for the e2e fault tests (test/e2e/faults.e2e.test.ts). Production nodes
+# never have $KP_RUN_DIR/fault-injection (a tmpfs, so not even across a reboot): then this reads one
+# missing file per run and every kp_fault_point returns at once. A test writes "STEP N ACTION" into
+# it: the Nth fault point of step STEP (after each file write, before each restart or reload) does
+# ACTION, "kill" (SIGKILL of the step itself, as a power loss would stop it) or "fail" (kp_fail,
+# which runs the rollback). The file is used once: removed when it fires, or when the step ends first.
+# What happened is written to $KP_RUN_DIR/fault-fired: "fired N POINT", or "passed COUNT" (the step
+# had only COUNT fault points).
+kp_fault_load() {
+  local file="$KP_RUN_DIR/fault-injection" step at action
+  [ -f "$file" ] || return 0
+  read -r step at action <"$file" || true
+  [ "$step" = "$KP_STEP" ] || return 0
+  rm -f "$KP_RUN_DIR/fault-fired"
+  KP_FAULT_AT=$at
+  KP_FAULT_ACTION=$action
+}
+
+kp_fault_point() {
+  [ -n "$KP_FAULT_AT" ] || return 0
+  KP_FAULT_COUNT=$((KP_FAULT_COUNT + 1))
+  [ "$KP_FAULT_COUNT" = "$KP_FAULT_AT" ] || return 0
+  printf 'fired %s %s\n' "$KP_FAULT_COUNT" "$1" >"$KP_RUN_DIR/fault-fired"
+  rm -f "$KP_RUN_DIR/fault-injection"
+  KP_FAULT_AT=
+  kp_log_line "test fault injection: $KP_FAULT_ACTION at fault point $KP_FAULT_COUNT ($1)"
+  case "$KP_FAULT_ACTION" in
+    kill) kill -KILL $$ ;;
+    *) kp_fail "injected test fault at fault point $KP_FAULT_COUNT ($1)" ;;
+  esac
 }
 
 kp_check_arch() {
@@ -113,27 +168,93 @@ kp_same_file() {
   [ -f "$2" ] && cmp -s "$1" "$2" && [ "$(stat -c %a "$2")" = "$(printf '%o' "$((8#$3))")" ]
 }
 
-# kp_install_file SRC DEST MODE: atomic replace with a backup. Returns 0 if DEST changed, 1 if not.
+# The cause at the end of an error message: "No space left on device" from
+# "cp: error writing '/etc/containerd/config.toml.kubeplug.new': No space left on device".
+kp_cause() {
+  local last
+  last=$(printf '%s\n' "$1" | sed '/^[[:space:]]*$/d' | tail -n 1)
+  [ -n "$last" ] || last="unknown error"
+  printf '%s' "${last##*: }"
+}
+
+# kp_aside DEST KIND: the path of DEST's temp file (KIND new) or backup (KIND bak). Beside DEST, except
+# in a directory of KP_WHOLE_DIRS, whose daemon would read them as config: there they go to the
+# sibling directory .kubeplug-<dir> (same filesystem, so the rename stays atomic).
+kp_aside() {
+  local dir=${1%/*} whole
+  for whole in "${KP_WHOLE_DIRS[@]}"; do
+    if [ "$dir" = "$whole" ]; then
+      printf '%s/.kubeplug-%s/%s.kubeplug.%s' "${whole%/*}" "${whole##*/}" "${1##*/}" "$2"
+      return 0
+    fi
+  done
+  printf '%s.kubeplug.%s' "$1" "$2"
+}
+
+kp_unchanged_note() {
+  if [ -e "$1" ]; then printf 'the previous %s is unchanged' "$1"; else printf '%s was not created' "$1"; fi
+}
+
+# kp_write_verified SRC TMP MODE DEST: copies SRC to TMP, the temp file of DEST, and makes sure the copy
+# is complete (its sha256 is SRC's) and flushed to disk before anyone renames it into place; otherwise
+# removes TMP and fails with the path and the cause (a full filesystem: "No space left on device").
+# Every command is checked explicitly: callers run kp_install_file inside `if`, where errexit is off.
+kp_write_verified() {
+  local src=$1 tmp=$2 mode=$3 dest=$4 err want got
+  if ! err=$({ mkdir -p "${dest%/*}" "${tmp%/*}" && cp "$src" "$tmp" && chmod "$mode" "$tmp" && sync "$tmp"; } 2>&1); then
+    rm -f "$tmp"
+    kp_fail "cannot write $dest: $(kp_cause "$err"); $(kp_unchanged_note "$dest")"
+  fi
+  want=$(kp_sha256 "$src")
+  got=$(kp_sha256 "$tmp")
+  if [ "$got" != "$want" ]; then
+    rm -f "$tmp"
+    kp_fail "cannot write $dest: the written copy (sha256 ${got:-none}) is not the staged file (sha256 $want); $(kp_unchanged_note "$dest")"
+  fi
+}
+
+# kp_keep_backup DEST BAK TMP: keeps DEST's current version as BAK: a hard link, which needs no space
+# and stays on the old file once the new one is renamed over DEST; a verified copy where links fail.
+kp_keep_backup() {
+  local dest=$1 bak=$2 tmp=$3 err
+  if err=$({ mkdir -p "${bak%/*}" && ln -f "$dest" "$bak"; } 2>&1); then return 0; fi
+  if err=$({ cp -p "$dest" "$bak" && sync "$bak"; } 2>&1) && cmp -s "$dest" "$bak"; then return 0; fi
+  rm -f "$bak" "$tmp"
+  kp_fail "cannot keep the previous $dest as $bak: $(kp_cause "$err"); $(kp_unchanged_note "$dest")"
+}
+
+# kp_install_file SRC DEST MODE [INTENT]: atomic, verified replace with a backup. Returns 0 if DEST
+# changed, 1 if not. INTENT is a command run with DEST once the new copy is complete and on disk, just
+# before it becomes visible: the daemon steps record a pending restart there, so a step killed right
+# after the rename still restarts the daemon on its next run.
 kp_install_file() {
-  local src=$1 dest=$2 mode=$3 tmp
+  local src=$1 dest=$2 mode=$3 intent=${4:-} tmp bak err
   KP_OWNED+=("$dest")
+  tmp=$(kp_aside "$dest" new)
+  bak=$(kp_aside "$dest" bak)
   if kp_same_file "$src" "$dest" "$mode"; then
+    # A temp file is left only by a step that was killed before its rename.
+    if [ -e "$tmp" ]; then rm -f "$tmp"; fi
     kp_say "unchanged $dest"
     return 1
   fi
   kp_note_foreign_edit "$dest"
-  mkdir -p "$(dirname "$dest")"
-  tmp="$dest.kubeplug.new"
-  cp "$src" "$tmp"
-  chmod "$mode" "$tmp"
+  kp_write_verified "$src" "$tmp" "$mode" "$dest"
   if [ -e "$dest" ]; then
-    cp -p "$dest" "$dest.kubeplug.bak"
+    kp_keep_backup "$dest" "$bak" "$tmp"
   else
     KP_CREATED+=("$dest")
   fi
-  mv -f "$tmp" "$dest"
+  if [ -n "$intent" ]; then "$intent" "$dest"; fi
+  if ! err=$(mv -f "$tmp" "$dest" 2>&1); then
+    rm -f "$tmp"
+    kp_fail "cannot write $dest: $(kp_cause "$err"); $(kp_unchanged_note "$dest")"
+  fi
+  # The rename itself survives a power loss once the directory is on disk.
+  sync "${dest%/*}" 2>/dev/null || true
   KP_CHANGED+=("$dest")
   kp_say "wrote $dest"
+  kp_fault_point "wrote $dest"
   return 0
 }
 
@@ -145,7 +266,7 @@ kp_note_foreign_edit() {
   [ -n "$recorded" ] || return 0
   current=$(kp_sha256 "$dest")
   if [ "$recorded" != "$current" ]; then
-    kp_warn "$dest was changed outside kubeplug since the last apply; replacing it (the edited copy is kept as $dest.kubeplug.bak)"
+    kp_warn "$dest was changed outside kubeplug since the last apply; replacing it (the edited copy is kept as $(kp_aside "$dest" bak))"
   fi
 }
 
@@ -161,25 +282,43 @@ kp_recorded_hash() {
 }
 
 # Puts back every file this run changed: the backup where there was one, nothing where there was none.
+# Packages stay as installed: apt cannot put back a previous version without its .deb, and removing
+# a package could remove what depends on it.
 kp_restore_changed() {
-  local dest created c
+  local dest created c bak
   for dest in "${KP_CHANGED[@]}"; do
+    case "$dest" in
+      /*) ;;
+      *)
+        kp_say "not rolled back: $dest"
+        continue
+        ;;
+    esac
     created=0
     for c in "${KP_CREATED[@]}"; do [ "$c" = "$dest" ] && created=1; done
+    bak=$(kp_aside "$dest" bak)
     if [ "$created" = 1 ]; then
-      rm -f "$dest"
-      kp_say "removed $dest (it did not exist before this run)"
-    elif [ -f "$dest.kubeplug.bak" ]; then
-      mv -f "$dest.kubeplug.bak" "$dest"
-      kp_say "restored previous $dest"
+      if rm -f "$dest"; then kp_say "removed $dest (it did not exist before this run)"; else kp_say "could not remove $dest"; fi
+    elif [ -f "$bak" ]; then
+      if mv -f "$bak" "$dest"; then kp_say "restored previous $dest"; else kp_say "could not restore $dest from $bak"; fi
     fi
+    sync "${dest%/*}" 2>/dev/null || true
   done
 }
 
+# The rollback of every step that installs files (kp_service_rollback extends it for the daemons).
+kp_rollback_files() {
+  local files=0 dest
+  for dest in "${KP_CHANGED[@]}"; do [[ $dest == /* ]] && files=1; done
+  [ "${#KP_CHANGED[@]}" -gt 0 ] || return 0
+  kp_restore_changed
+  [ "$files" = 0 ] || kp_say "rolled back: the files this run changed are as they were before it"
+}
+
 # Retires files an earlier run owned that the stack no longer renders, unless someone edited them.
-# The file moves to <file>.kubeplug.bak, so a rollback in the same run can put it back.
+# The file moves to its backup (<file>.kubeplug.bak), so a rollback in the same run can put it back.
 kp_prune_owned() {
-  local list path recorded current keep owned
+  local list path recorded current keep owned bak err
   list=$(kp_owned_list)
   [ -f "$list" ] || return 0
   while read -r recorded path; do
@@ -190,9 +329,12 @@ kp_prune_owned() {
     [ -f "$path" ] || continue
     current=$(kp_sha256 "$path")
     if [ "$current" = "$recorded" ]; then
-      mv -f "$path" "$path.kubeplug.bak"
+      bak=$(kp_aside "$path" bak)
+      err=$({ mkdir -p "${bak%/*}" && mv -f "$path" "$bak"; } 2>&1) || kp_fail "cannot move $path aside to $bak: $(kp_cause "$err")"
+      sync "${path%/*}" 2>/dev/null || true
       KP_CHANGED+=("$path")
-      kp_say "removed $path (no longer in the stack; kept as $path.kubeplug.bak)"
+      kp_say "removed $path (no longer in the stack; kept as $bak)"
+      kp_fault_point "removed $path"
     else
       kp_warn "left $path in place: no longer in the stack, but changed since kubeplug wrote it"
     fi
@@ -200,14 +342,17 @@ kp_prune_owned() {
 }
 
 kp_record_owned() {
-  local list tmp path
+  local list staged path
   list=$(kp_owned_list)
-  tmp="$list.kubeplug.new"
-  : >"$tmp"
+  staged="$KP_STAGE/owned.list"
+  : >"$staged"
   for path in "${KP_OWNED[@]}"; do
-    if [ -f "$path" ]; then printf '%s %s\n' "$(kp_sha256 "$path")" "$path" >>"$tmp"; fi
+    if [ -f "$path" ]; then printf '%s %s\n' "$(kp_sha256 "$path")" "$path" >>"$staged"; fi
   done
-  mv -f "$tmp" "$list"
+  if [ -f "$list" ] && cmp -s "$staged" "$list"; then return 0; fi
+  kp_write_verified "$staged" "$list.kubeplug.new" 0644 "$list"
+  mv -f "$list.kubeplug.new" "$list"
+  sync "${list%/*}" 2>/dev/null || true
 }
 
 kp_was_changed() {
@@ -257,9 +402,9 @@ kp_download() {
   tmp="$file.part"
   kp_log_line "downloading $url"
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url"; }
+    curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url: $(kp_cause "$(tail -n 1 "$KP_LOG")")"; }
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -T 20 -t 3 -O "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url"; }
+    wget -q -T 20 -t 3 -O "$tmp" "$url" 2>>"$KP_LOG" || { rm -f "$tmp"; kp_fail "download failed: $url: $(kp_cause "$(tail -n 1 "$KP_LOG")")"; }
   else
     kp_fail "neither curl nor wget is installed, so $url cannot be downloaded"
   fi
@@ -299,6 +444,7 @@ kp_apt_install() {
       kp_fail "apt-get install ${wanted[*]} failed; see $KP_LOG on the node"
   fi
   KP_CHANGED+=("package:${wanted[*]}")
+  kp_fault_point "installed packages ${wanted[*]}"
   return 0
 }
 
@@ -322,9 +468,14 @@ kp_json_list() {
 # The last stdout line is machine-readable: what changed and what restarted on this node.
 kp_end() {
   kp_record_owned
+  # TEST-ONLY (kp_fault_load): the step ended before the injected fault point.
+  if [ -n "$KP_FAULT_AT" ]; then
+    printf 'passed %s\n' "$KP_FAULT_COUNT" >"$KP_RUN_DIR/fault-fired"
+    rm -f "$KP_RUN_DIR/fault-injection"
+  fi
   # A file that holds credentials keeps no backup once the step succeeded: old secrets must not linger.
   local path
-  for path in "${KP_CREDENTIAL_FILES[@]}"; do rm -f "$path.kubeplug.bak"; done
+  for path in "${KP_CREDENTIAL_FILES[@]}"; do rm -f "$(kp_aside "$path" bak)"; done
   if [ "${#KP_CHANGED[@]}" = 0 ] && [ "${#KP_RESTARTED[@]}" = 0 ]; then
     kp_say "unchanged"
   fi

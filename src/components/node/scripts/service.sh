@@ -3,30 +3,74 @@
 # The step sets KP_SERVICE (the unit), KP_SERVICE_TIMEOUT (seconds to become healthy) and defines
 # KP_SERVICE_CHECK (a function: healthy or not) before calling these.
 
-# The pending marker survives a dropped session or a reboot mid-restart, so the next run restarts
-# again instead of trusting files that were already written.
+# Pending markers record a restart (or reload) before the first file that needs it is installed, and
+# are removed only once the daemon is healthy on the new files: a step killed or a node powered off
+# anywhere in between leaves the marker, and the next run restarts even though the files already match.
 KP_SERVICE_PENDING="$KP_STATE_DIR/$KP_SERVICE.restart-pending"
+KP_SERVICE_RELOAD_PENDING="$KP_STATE_DIR/$KP_SERVICE.reload-pending"
 KP_SERVICE_RESTARTING=0
+# Markers an earlier run left: this run must not remove them in a rollback.
+KP_SERVICE_PENDING_BEFORE=0
+[ ! -f "$KP_SERVICE_PENDING" ] || KP_SERVICE_PENDING_BEFORE=1
+KP_SERVICE_RELOAD_PENDING_BEFORE=0
+[ ! -f "$KP_SERVICE_RELOAD_PENDING" ] || KP_SERVICE_RELOAD_PENDING_BEFORE=1
 
 kp_service_journal() {
   journalctl -u "$KP_SERVICE" -n 5 --no-pager -o cat 2>/dev/null | tr '\n' ' ' || true
 }
 
+# kp_service_mark MARKER WHAT: creates a pending marker and puts it on disk, or fails before the file
+# that needs it is installed.
+kp_service_mark() {
+  local marker=$1 what=$2 err
+  [ ! -f "$marker" ] || return 0
+  err=$({ : >"$marker" && sync "$marker" "${marker%/*}"; } 2>&1) ||
+    kp_fail "cannot record the pending $what of $KP_SERVICE in $marker: $(kp_cause "$err"); the new file was not installed"
+}
+
+# INTENT commands for kp_install_file: DEST ($1) needs a restart, or a reload, to take effect.
+kp_service_intend_restart() {
+  kp_service_mark "$KP_SERVICE_PENDING" restart
+}
+
+kp_service_intend_reload() {
+  kp_service_mark "$KP_SERVICE_RELOAD_PENDING" reload
+}
+
+# For binaries and the unit: a daemon that is not running starts on them anyway.
+kp_service_intend_restart_if_running() {
+  systemctl is-active --quiet "$KP_SERVICE" || return 0
+  kp_service_intend_restart
+}
+
+# systemd keeps the unit it loaded; a unit file changed on disk (by this run, or by one that was killed
+# before its daemon-reload) is read again.
+kp_service_daemon_reload() {
+  if [ "${1:-0}" = 1 ] || [ "$(systemctl show -p NeedDaemonReload --value "$KP_SERVICE" 2>/dev/null)" = yes ]; then
+    systemctl daemon-reload >>"$KP_LOG" 2>&1 || kp_fail "systemctl daemon-reload failed; see $KP_LOG"
+  fi
+}
+
 kp_service_restart() {
   KP_SERVICE_RESTARTING=1
-  touch "$KP_SERVICE_PENDING"
+  kp_service_mark "$KP_SERVICE_PENDING" restart
+  kp_service_daemon_reload
+  kp_fault_point "before restart $KP_SERVICE"
   systemctl reset-failed "$KP_SERVICE" >/dev/null 2>&1 || true
   systemctl restart "$KP_SERVICE" >>"$KP_LOG" 2>&1 || true
   kp_wait_service "$KP_SERVICE" "$KP_SERVICE_TIMEOUT" "$KP_SERVICE_CHECK" || return 1
-  rm -f "$KP_SERVICE_PENDING"
+  # A restart re-reads everything, so a pending reload is done too.
+  rm -f "$KP_SERVICE_PENDING" "$KP_SERVICE_RELOAD_PENDING"
   KP_RESTARTED+=("$KP_SERVICE")
   kp_say "restarted $KP_SERVICE: healthy"
 }
 
 # For settings the daemon re-reads on SIGHUP: running containers and pods are not touched.
 kp_service_reload() {
+  kp_fault_point "before reload $KP_SERVICE"
   systemctl reload "$KP_SERVICE" >>"$KP_LOG" 2>&1 || return 1
   kp_wait "$KP_SERVICE_TIMEOUT" "$KP_SERVICE_CHECK" || return 1
+  rm -f "$KP_SERVICE_RELOAD_PENDING"
   KP_RESTARTED+=("$KP_SERVICE:reload")
   kp_say "reloaded $KP_SERVICE"
 }
@@ -37,7 +81,12 @@ kp_service_rollback() {
   [ "${#KP_CHANGED[@]}" -gt 0 ] || return 0
   kp_restore_changed
   systemctl daemon-reload >/dev/null 2>&1 || true
-  [ "$KP_SERVICE_RESTARTING" = 1 ] || return 0
+  if [ "$KP_SERVICE_RESTARTING" = 0 ]; then
+    # The daemon never saw the new files, and they are gone again: what this run marked is not pending.
+    [ "$KP_SERVICE_PENDING_BEFORE" = 1 ] || rm -f "$KP_SERVICE_PENDING"
+    [ "$KP_SERVICE_RELOAD_PENDING_BEFORE" = 1 ] || rm -f "$KP_SERVICE_RELOAD_PENDING"
+    return 0
+  fi
   if kp_service_restart; then
     kp_say "rolled back: $KP_SERVICE is healthy again with the previous files"
   else
@@ -46,12 +95,17 @@ kp_service_rollback() {
 }
 
 # kp_service_settle RESTART RELOAD WHAT: after the files are written, restart (a file that needs it
-# changed, an earlier restart did not finish, or the daemon is down), else reload, else check health.
+# changed, an earlier restart did not finish, or the daemon is down), else reload (likewise), else
+# check health.
 kp_service_settle() {
   local restart=$1 reload=$2 what=$3
-  if [ -f "$KP_SERVICE_PENDING" ]; then
+  if [ -f "$KP_SERVICE_PENDING" ] && [ "$restart" = 0 ]; then
     kp_say "a restart from an earlier run did not finish; restarting now"
     restart=1
+  fi
+  if [ -f "$KP_SERVICE_RELOAD_PENDING" ] && [ "$reload" = 0 ]; then
+    kp_say "a reload from an earlier run did not finish; reloading now"
+    reload=1
   fi
   systemctl is-active --quiet "$KP_SERVICE" || restart=1
   if [ "$restart" = 1 ]; then
@@ -73,11 +127,15 @@ kp_service_unpack_release() {
 }
 
 # kp_service_update BINARIES_CHANGED: after a release install, put the unit in place and restart a
-# running daemon onto the new binaries (it keeps the old ones until then), so the version check is true.
+# running daemon onto the new binaries and unit (it keeps the old ones until then), so the version
+# check is true. The binaries were installed with kp_service_intend_restart_if_running, so a restart
+# an earlier run could not finish is done here too.
 kp_service_update() {
-  local unit=/etc/systemd/system/$KP_SERVICE.service
-  if kp_install_file "$(kp_staged "$unit")" "$unit" 0644; then systemctl daemon-reload; fi
-  if [ "$1" = 1 ] && systemctl is-active --quiet "$KP_SERVICE"; then
+  local unit=/etc/systemd/system/$KP_SERVICE.service restart=$1 unit_changed=0
+  if kp_install_file "$(kp_staged "$unit")" "$unit" 0644 kp_service_intend_restart_if_running; then unit_changed=1; fi
+  kp_service_daemon_reload "$unit_changed"
+  [ ! -f "$KP_SERVICE_PENDING" ] || restart=1
+  if [ "$restart" = 1 ] && systemctl is-active --quiet "$KP_SERVICE"; then
     kp_service_restart || kp_fail "$KP_SERVICE $KP_SERVICE_VERSION did not become healthy: $(kp_service_journal)"
   fi
 }

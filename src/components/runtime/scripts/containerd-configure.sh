@@ -26,7 +26,7 @@ problem=$(containerd_check_config "$new_config" "$KP_CONFIG_VERSION") ||
 KP_ROLLBACK_HOOK=kp_service_rollback
 restart=0
 [ "$KP_HAS_SECRET" = 0 ] || KP_CREDENTIAL_FILES+=("$KP_CONFIG_PATH")
-if kp_install_file "$new_config" "$KP_CONFIG_PATH" "$KP_CONFIG_MODE"; then restart=1; fi
+if kp_install_file "$new_config" "$KP_CONFIG_PATH" "$KP_CONFIG_MODE" kp_service_intend_restart; then restart=1; fi
 # Shim configs are read when a container starts and hosts.toml at every pull: no restart for them.
 for path in "${KP_RUNTIME_FILES[@]}" "${KP_REGISTRY_FILES[@]}"; do
   kp_install_file "$(kp_staged "$path")" "$path" "$(stat -c %a "$(kp_staged "$path")")" || true

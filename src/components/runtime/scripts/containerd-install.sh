@@ -14,7 +14,7 @@ case "$KP_INSTALL_FROM" in
     KP_ROLLBACK_HOOK=kp_service_rollback
     binaries_changed=0
     for binary in "$KP_STAGE"/release/bin/*; do
-      if kp_install_file "$binary" "$KP_PREFIX/bin/$(basename "$binary")" 0755; then binaries_changed=1; fi
+      if kp_install_file "$binary" "$KP_PREFIX/bin/$(basename "$binary")" 0755 kp_service_intend_restart_if_running; then binaries_changed=1; fi
     done
     kp_service_update "$binaries_changed"
     ;;

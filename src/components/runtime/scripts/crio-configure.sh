@@ -4,6 +4,11 @@
 # and credentials, and rolls back if CRI-O is not healthy afterwards.
 kp_require_commands crio crictl systemctl
 
+# CRI-O reads every file in crio.conf.d, whatever its name, so kubeplug's temp file and backup of the
+# drop-in live beside the directory, not in it (kp_aside).
+# shellcheck disable=SC2034 # read by kp_aside (prelude.sh)
+KP_WHOLE_DIRS=("${KP_CRIO_DROP_IN%/*}")
+
 installed=$(crio_installed_version)
 [ "$installed" = "$KP_SERVICE_VERSION" ] ||
   kp_fail "this config is for CRI-O $KP_SERVICE_VERSION but the node runs crio ${installed:-none}; nothing was changed"
@@ -25,12 +30,23 @@ fi
 KP_ROLLBACK_HOOK=kp_service_rollback
 restart=0
 reload=0
-if kp_install_file "$(kp_staged "$KP_CRIO_DROP_IN")" "$KP_CRIO_DROP_IN" 0644; then restart=1; fi
-if kp_install_file "$(kp_staged "$KP_CRIO_REGISTRIES")" "$KP_CRIO_REGISTRIES" 0644; then reload=1; fi
+# Earlier kubeplug versions kept them in crio.conf.d, where CRI-O applied the previous drop-in after
+# the current one: move them out, and restart so CRI-O drops what it read from them.
+for legacy in "$KP_CRIO_DROP_IN.kubeplug.bak" "$KP_CRIO_DROP_IN.kubeplug.new"; do
+  [ -e "$legacy" ] || continue
+  kp_service_intend_restart "$legacy"
+  mkdir -p "$(dirname "$(kp_aside "$KP_CRIO_DROP_IN" bak)")"
+  if [ "$legacy" = "$KP_CRIO_DROP_IN.kubeplug.bak" ]; then mv -f "$legacy" "$(kp_aside "$KP_CRIO_DROP_IN" bak)"; else rm -f "$legacy"; fi
+  KP_CHANGED+=("$legacy")
+  kp_say "moved $legacy out of ${KP_CRIO_DROP_IN%/*}, which CRI-O reads whole"
+  restart=1
+done
+if kp_install_file "$(kp_staged "$KP_CRIO_DROP_IN")" "$KP_CRIO_DROP_IN" 0644 kp_service_intend_restart; then restart=1; fi
+if kp_install_file "$(kp_staged "$KP_CRIO_REGISTRIES")" "$KP_CRIO_REGISTRIES" 0644 kp_service_intend_reload; then reload=1; fi
 kp_install_file "$(kp_staged "$KP_CRICTL_YAML")" "$KP_CRICTL_YAML" 0644 || true
 if [ "$KP_HAS_SECRET" = 1 ]; then
   KP_CREDENTIAL_FILES+=("$KP_CRIO_AUTH_FILE")
-  if kp_install_file "$KP_SECRET_FILE" "$KP_CRIO_AUTH_FILE" 0600; then reload=1; fi
+  if kp_install_file "$KP_SECRET_FILE" "$KP_CRIO_AUTH_FILE" 0600 kp_service_intend_reload; then reload=1; fi
 fi
 kp_prune_owned
 

@@ -20,7 +20,7 @@ case "$KP_INSTALL_FROM" in
     binaries_changed=0
     for entry in "${KP_BUNDLE_FILES[@]}"; do
       IFS='|' read -r member dest mode <<<"$entry"
-      if kp_install_file "$KP_STAGE/bundle/$member" "$dest" "$mode"; then binaries_changed=1; fi
+      if kp_install_file "$KP_STAGE/bundle/$member" "$dest" "$mode" kp_service_intend_restart_if_running; then binaries_changed=1; fi
     done
     # CRI-O refuses to pull without a signature policy; install upstream's default only where none exists.
     if [ ! -e /etc/containers/policy.json ]; then

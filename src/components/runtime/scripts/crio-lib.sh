@@ -19,7 +19,11 @@ crio_check_config() {
   local dir=$KP_STAGE/crio.conf.d file
   mkdir -p "$dir"
   for file in /etc/crio/crio.conf.d/*; do
-    [ -f "$file" ] && [ "$file" != "$KP_CRIO_DROP_IN" ] && cp "$file" "$dir/"
+    case "$file" in
+      # kubeplug's own drop-in is replaced by the new one; older kubeplug versions left these beside it.
+      "$KP_CRIO_DROP_IN" | "$KP_CRIO_DROP_IN".kubeplug.*) continue ;;
+    esac
+    [ -f "$file" ] && cp "$file" "$dir/"
   done
   cp "$1" "$dir/$(basename "$KP_CRIO_DROP_IN")"
   local args=(--config-dir "$dir")

@@ -3,6 +3,8 @@
 # (checksum verified before anything is written), or checks that preinstalled binaries are there.
 # Release entries are "url|checksum|destination|member": member is empty for a plain binary, a path
 # inside the archive for one file of it, or "/" to unpack the whole archive at the destination.
+# A failure after the first install (a check below, a full disk) restores every file this run
+# replaced or removes the ones it created (the prelude's kp_rollback_files); packages stay installed.
 
 # VM runtimes fail only when the first pod starts; say so now, before anything is installed.
 if [ "${#KP_KVM_HANDLERS[@]}" -gt 0 ] && [ ! -c /dev/kvm ]; then
