@@ -5,17 +5,13 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApplyInput, ApplyReport } from "./harness/report";
 import { command, finishBed, onNode as runOnNode, Scenarios, Stack, waitForFreeBridge } from "./harness/scenarios";
-import { startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
+import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 
 // containerd on three booted Debian nodes (systemd-nspawn), applied by the test harness that runs the
 // Pulumi program's own Command inputs over SSH (harness/apply-child.ts). Scenarios build on each
 // other, in order: fresh install, idempotence, changes, faults.
 const skip = testbedUnavailableReason();
-const NODES = [
-  { name: "node1", address: "10.231.0.11" },
-  { name: "node2", address: "10.231.0.12" },
-  { name: "node3", address: "10.231.0.13" },
-];
+const NODES = testbedNodes(3);
 const PASSWORD = "e2e-Pa55word-7f3c91";
 const ROOT = join(__dirname, "..", "..");
 

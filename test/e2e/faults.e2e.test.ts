@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerdReleaseChecksums, startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
+import { containerdReleaseChecksums, startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 import { cniPluginsReleases, CNI_VERSIONS, crioBundle, CRIO_VERSION, StandinRelease, youkiRelease, YOUKI_VERSION } from "./standins/artifacts";
 import { Applied, command, failures, finishBed, onNode, Scenarios, Stack, waitForFreeBridge } from "./harness/scenarios";
 
@@ -25,11 +25,7 @@ import { Applied, command, failures, finishBed, onNode, Scenarios, Stack, waitFo
 //   rollback  a failure after the step's first install: a check that runs after the installs, a full
 //             disk half-way through a set, or the hook's "fail" action.
 const skip = testbedUnavailableReason();
-const NODES = [
-  { name: "node1", address: "10.231.0.11" },
-  { name: "node2", address: "10.231.0.12" },
-  { name: "node3", address: "10.231.0.13" },
-];
+const NODES = testbedNodes(3);
 const PASSWORD = "e2e-Faults-Pa55-0c7d19";
 const CONTAINERD = "2.1.9";
 const BIN = "/opt/cni/bin";

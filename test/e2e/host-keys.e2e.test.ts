@@ -6,13 +6,13 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knownHostsName, lookupHostKey, parseKnownHosts } from "../../src/util/known-hosts";
 import { failures, finishBed, onNode, Scenarios, Stack, waitForFreeBridge } from "./harness/scenarios";
-import { startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
+import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 
 // Host keys against a real sshd (one booted Debian node): a known_hosts file from ssh-keyscan pins
 // the key the node really has, and a pinned key that is not the node's stops every step before
 // anything runs. The harness checks a pinned key as @pulumi/command does (harness/ssh-exec.ts).
 const skip = testbedUnavailableReason();
-const NODE = { name: "node1", address: "10.231.0.11" };
+const NODE = testbedNodes(1)[0]!;
 const ROOT = join(__dirname, "..", "..");
 /** Well-formed, but no host's key (it decodes to "example-host-key-gen-1"). */
 const NOT_THE_NODES_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUtaG9zdC1rZXktZ2VuLTEuLi4uLi4uLi4u";

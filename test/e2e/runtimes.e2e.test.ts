@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestbed, Testbed, testbedUnavailableReason } from "./testbed";
+import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 import { crioBundle, CRIO_VERSION, kataFiles, kataRelease, KATA_VERSION, StandinRelease, youkiRelease, YOUKI_VERSION } from "./standins/artifacts";
 import { command, failures, onNode, Scenarios, Stack, waitForFreeBridge, finishBed } from "./harness/scenarios";
 
@@ -18,11 +18,7 @@ import { command, failures, onNode, Scenarios, Stack, waitForFreeBridge, finishB
 //   node3  CRI-O      stand-in bundle cri-o.amd64.v1.36.3.tar.gz (crio, crictl, conmon, ... are scripts:
 //                     test/e2e/standins/crio/); containers cannot start on these nodes anyway
 const skip = testbedUnavailableReason();
-const NODES = [
-  { name: "node1", address: "10.231.0.11" },
-  { name: "node2", address: "10.231.0.12" },
-  { name: "node3", address: "10.231.0.13" },
-];
+const NODES = testbedNodes(3);
 const PASSWORD = "e2e-Crio-Pa55-4be1d2";
 const PASSWORD_2 = "e2e-Crio-Pa55-rotated-93ac0e";
 const MIRROR_5000 = "http://10.231.0.1:5000";
