@@ -56,7 +56,7 @@ describe.skipIf(skip)(`CNI plugins and conflists on real test nodes, upgraded 1.
         "kubeplug:cluster": {
           name: "cni",
           kubelet: { cgroupDriver: "systemd" },
-          ssh: { user: "root", privateKeyPath: bed!.keyPath, insecureSkipHostKeyCheck: true }, // test nodes make new host keys at every boot
+          ssh: bed!.stackSsh,
           downloads: { baseUrls: { "cni-plugins": cni.baseUrl }, checksums: { "cni-plugins": cni.checksums } },
           pools: [{ name: "workers", labels: { "kubeplug.dev/pool": "workers" }, runtime: { kind: "containerd", version: "1.6.20", install: { from: "package" } } }],
           nodes: NODES.map((n) => ({ name: n.name, pool: "workers", address: n.address, podCIDR: n.podCIDR })),

@@ -65,7 +65,7 @@ describe.skipIf(skip)(`faults on real test nodes: SIGKILL, full disk, rollback, 
         "kubeplug:cluster": {
           name: "faults",
           kubelet: { cgroupDriver: "systemd" },
-          ssh: { user: "root", privateKeyPath: bed!.keyPath, insecureSkipHostKeyCheck: true }, // test nodes make new host keys at every boot
+          ssh: bed!.stackSsh,
           downloads: {
             baseUrls: { containerd: `${bed!.mirrorUrl}/releases/containerd`, "cni-plugins": cni.baseUrl, "cri-o": crio.baseUrl, youki: youki.baseUrl },
             checksums: { containerd: containerdSums, "cni-plugins": cni.checksums, "cri-o": crio.checksums, youki: youki.checksums },

@@ -53,7 +53,7 @@ describe.skipIf(skip)(`CRI-O and OCI runtimes on real test nodes, from stand-in 
         "kubeplug:cluster": {
           name: "runtimes",
           kubelet: { cgroupDriver: "systemd" },
-          ssh: { user: "root", privateKeyPath: bed!.keyPath, insecureSkipHostKeyCheck: true }, // test nodes make new host keys at every boot
+          ssh: bed!.stackSsh,
           downloads: {
             baseUrls: { youki: youki.baseUrl, "kata-containers": kata.baseUrl, "cri-o": crio.baseUrl },
             checksums: { youki: youki.checksums, "kata-containers": kata.checksums, "cri-o": crio.checksums },

@@ -55,6 +55,11 @@ export interface Testbed {
   hostAddress: string;
   /** Private ed25519 key that root on every node accepts. */
   keyPath: string;
+  /**
+   * `kubeplug:cluster.ssh` for a stack on this bed: root with the bed's key. The nodes make new host
+   * keys at every boot, so nothing can pin them and the stack opts out of the host key check.
+   */
+  stackSsh: { user: "root"; privateKeyPath: string; insecureSkipHostKeyCheck: true };
   /** Base URL of the bed's mirror: `/debian` (flat apt repo, the nodes' only source) and `/releases`. */
   mirrorUrl: string;
   mirrorPid: number;
@@ -264,6 +269,7 @@ function testbed(state: BedState, keyPath: string): Testbed {
   };
   let stopped: Promise<void> | undefined;
   return {
+    stackSsh: { user: "root", privateKeyPath: keyPath, insecureSkipHostKeyCheck: true },
     dir: state.dir,
     nodes,
     hostAddress: HOST_ADDRESS,
