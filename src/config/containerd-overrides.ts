@@ -26,6 +26,28 @@ type Report = (path: readonly string[], message: string) => void;
 
 const pathKey = (path: readonly string[]) => JSON.stringify(path);
 
+/** Override paths that have a typed runtime field: the field is the one way to set them. */
+function typedKeys(features: ContainerdFeatures): [readonly string[], string][] {
+  const cri = ["plugins", features.criRuntimePlugin];
+  return [
+    [[...cri, "max_container_log_line_size"], "maxContainerLogLineSize"],
+    [[...cri, "enable_unprivileged_ports"], "unprivilegedPorts"],
+    [[...cri, "enable_unprivileged_icmp"], "unprivilegedIcmp"],
+    [[...cri, "device_ownership_from_security_context"], "deviceOwnershipFromSecurityContext"],
+    [["debug", "level"], "logLevel"],
+    [features.configVersion === 4 ? ["plugins", MOVED_IN_V4.metrics!.address![0], "address"] : ["metrics", "address"], "metricsAddress"],
+  ];
+}
+
+/** Override keys containerd reads, but that kubeplug types: refused, so each setting has one way in. */
+export function checkTypedOverrides(overrides: Record<string, unknown>, at: Locator, features: ContainerdFeatures): void {
+  for (const [path, field] of typedKeys(features)) {
+    let value: unknown = overrides;
+    for (const key of path) value = isTable(value) ? value[key] : undefined;
+    if (value !== undefined) at.child(...path).problem(`has a typed setting: use the runtime's "${field}" instead of overrides`);
+  }
+}
+
 /** CRI keys that lived in the v2 CRI plugin and moved in config version 3. */
 const MOVED_IN_V3 = new Set(["containerd", "cni", "registry", "sandbox_image", "image_decryption", "max_concurrent_downloads"]);
 

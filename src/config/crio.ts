@@ -3,6 +3,7 @@ import { basicAuth } from "./secrets";
 import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
 import { annotations, INSTALL_FROM, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
+import { daemonSettings } from "./daemon-settings";
 
 const containerdOnly = (key: string, hint?: string): string => `"${key}" is a containerd setting; this runtime is kind: crio${hint ? `. ${hint}` : ""}`;
 
@@ -13,6 +14,7 @@ const CONTAINERD_HANDLER_KEYS: ForeignKeys = {
   podAnnotations: containerdOnly("podAnnotations", "CRI-O calls it allowedAnnotations"),
   containerAnnotations: containerdOnly("containerAnnotations", "CRI-O calls it allowedAnnotations"),
   runtimeType: "set runtimeType on engine: custom only",
+  baseRuntimeSpec: containerdOnly("baseRuntimeSpec", "CRI-O builds each container's spec itself; it has no per-handler base spec"),
 };
 
 /** runc and crun ship inside the CRI-O bundle (/usr/libexec/crio); a pool may use those builds. */
@@ -89,9 +91,10 @@ const crioRegistry = strictObject({
 });
 export type CrioRegistryConfig = z.infer<typeof crioRegistry>;
 
-const CONTAINERD_KEYS: ForeignKeys = Object.fromEntries(
-  ["root", "state", "address", "snapshotter", "imports", "cgroupDriver"].map((key) => [key, containerdOnly(key)]),
-);
+const CONTAINERD_KEYS: ForeignKeys = {
+  ...Object.fromEntries(["root", "state", "address", "snapshotter", "imports", "cgroupDriver"].map((key) => [key, containerdOnly(key)])),
+  maxContainerLogLineSize: containerdOnly("maxContainerLogLineSize", "conmon writes long lines whole; CRI-O limits a log file's size instead (logSizeMax)"),
+};
 
 export const crioRuntime = strictObject(
   {
@@ -110,6 +113,7 @@ export const crioRuntime = strictObject(
     cgroupManager: z.enum(["systemd", "cgroupfs"]).optional().describe("Must equal kubeplug:cluster.kubelet.cgroupDriver when set."),
     storageDriver: z.enum(["overlay", "vfs", "btrfs", "zfs"]).default("overlay").describe("containers/storage driver for images and container filesystems."),
     logSizeMax: z.number().int().optional().describe("crio.runtime.log_size_max in bytes: -1 for no limit, otherwise at least 8192."),
+    ...daemonSettings,
     defaultRuntime: handlerName.default("crun").describe("Handler used when a pod names no RuntimeClass; CRI-O refuses to start without it."),
     runtimes: z.record(handlerName, crioHandler).prefault({ crun: { engine: "crun" } }).describe("Runtime handlers by name (the RuntimeClass handler), each a complete CRI-O runtime table."),
     registries: strictObject({

@@ -2,7 +2,7 @@ import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
 import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../catalog/containerd-features";
 import { EngineHandler, engineFacts, needsKvm } from "../catalog/engines";
 import { versionAtLeast } from "../util/version";
-import { checkContainerdOverrides } from "./containerd-overrides";
+import { checkContainerdOverrides, checkTypedOverrides } from "./containerd-overrides";
 import { Locator } from "./findings";
 import { ContainerdConfig, RuntimeHandler } from "./runtime";
 
@@ -47,6 +47,7 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
     );
   }
   checkRegistries(config, at.child("registries"));
+  checkTypedOverrides(config.overrides, at.child("overrides"), features);
   checkContainerdOverrides(config.overrides, at.child("overrides"), features, config.version);
 }
 

@@ -4,12 +4,27 @@ import { describeValue } from "./path";
 import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
 import { annotations, INSTALL_FROM, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
+import { daemonSettings } from "./daemon-settings";
+import { OCI_RUNTIME_SPEC_VERSION, ociSpecProblems } from "../catalog/oci-runtime-spec";
+
+/** A complete OCI runtime config: containerd starts every container of the handler from it instead of its built-in default. */
+const baseRuntimeSpec = z
+  .record(z.string(), z.unknown())
+  .superRefine((spec, ctx) => {
+    for (const problem of ociSpecProblems(spec)) {
+      ctx.addIssue({ code: "custom", input: spec, message: `does not follow the OCI runtime spec ${OCI_RUNTIME_SPEC_VERSION} schema: ${problem}` });
+    }
+  })
+  .describe(
+    `A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec ${OCI_RUNTIME_SPEC_VERSION} JSON schema; start from \`ctr oci spec\`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).`,
+  );
 
 const commonHandler = {
   podAnnotations: annotations,
   containerAnnotations: annotations,
   privilegedWithoutHostDevices: z.boolean().optional().describe("Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata)."),
   snapshotter: z.string().min(1).optional().describe("Per-handler snapshotter (containerd 1.7+)."),
+  baseRuntimeSpec: baseRuntimeSpec.optional(),
 };
 
 const crioOnly = (what: string): string => `${what} is a CRI-O setting; this runtime is kind: containerd`;
@@ -18,7 +33,7 @@ const crioOnly = (what: string): string => `${what} is a CRI-O setting; this run
 const CRIO_POOL_KEYS: ForeignKeys = {
   storageDriver: crioOnly('"storageDriver"') + ' (containerd calls it "snapshotter")',
   cgroupManager: crioOnly('"cgroupManager"') + ' (containerd follows kubeplug:cluster.kubelet.cgroupDriver)',
-  logSizeMax: crioOnly('"logSizeMax"'),
+  logSizeMax: crioOnly('"logSizeMax"') + ' (containerd splits long lines instead: "maxContainerLogLineSize")',
 };
 
 const CRIO_HANDLER_KEYS: ForeignKeys = {
@@ -140,6 +155,8 @@ export const containerdRuntime = strictObject({
     hosts: z.record(registryHostName, registryHost).default({}).describe("Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors."),
   }).prefault({}).describe("Registry mirrors, TLS and credentials, written as hosts.toml per registry."),
   imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
+  maxContainerLogLineSize: z.number().int().min(-1).refine((n) => n !== 0, { error: "0 is not a log line size: use a size in bytes, or -1 for no limit" }).optional().describe("Longest container log line in bytes before containerd splits it (max_container_log_line_size); -1: no limit. Unset: containerd's default, 16384."),
+  ...daemonSettings,
   overrides: z.record(z.string(), z.unknown()).default({}).describe("Raw TOML tree merged into the rendered config.toml. Each key must be one the pool's containerd line reads (checked against the key list in src/catalog/containerd-keys.json; see docs/runtimes.md), and may not change a key kubeplug manages."),
 }, CRIO_POOL_KEYS);
 export type ContainerdConfig = z.infer<typeof containerdRuntime>;

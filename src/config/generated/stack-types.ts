@@ -348,6 +348,12 @@ export interface KubeplugCluster {
                    * Per-handler snapshotter (containerd 1.7+).
                    */
                   snapshotter?: string;
+                  /**
+                   * A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec 1.2.1 JSON schema; start from `ctr oci spec`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).
+                   */
+                  baseRuntimeSpec?: {
+                    [k: string]: unknown;
+                  };
                 }
               | {
                   /**
@@ -439,6 +445,12 @@ export interface KubeplugCluster {
                    * Per-handler snapshotter (containerd 1.7+).
                    */
                   snapshotter?: string;
+                  /**
+                   * A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec 1.2.1 JSON schema; start from `ctr oci spec`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).
+                   */
+                  baseRuntimeSpec?: {
+                    [k: string]: unknown;
+                  };
                 }
               | {
                   /**
@@ -514,6 +526,12 @@ export interface KubeplugCluster {
                    * Per-handler snapshotter (containerd 1.7+).
                    */
                   snapshotter?: string;
+                  /**
+                   * A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec 1.2.1 JSON schema; start from `ctr oci spec`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).
+                   */
+                  baseRuntimeSpec?: {
+                    [k: string]: unknown;
+                  };
                 }
               | {
                   /**
@@ -582,6 +600,12 @@ export interface KubeplugCluster {
                    * Per-handler snapshotter (containerd 1.7+).
                    */
                   snapshotter?: string;
+                  /**
+                   * A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec 1.2.1 JSON schema; start from `ctr oci spec`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).
+                   */
+                  baseRuntimeSpec?: {
+                    [k: string]: unknown;
+                  };
                 }
               | {
                   /**
@@ -634,6 +658,12 @@ export interface KubeplugCluster {
                    * Per-handler snapshotter (containerd 1.7+).
                    */
                   snapshotter?: string;
+                  /**
+                   * A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec 1.2.1 JSON schema; start from `ctr oci spec`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).
+                   */
+                  baseRuntimeSpec?: {
+                    [k: string]: unknown;
+                  };
                 }
               | {
                   /**
@@ -670,6 +700,12 @@ export interface KubeplugCluster {
                    * Per-handler snapshotter (containerd 1.7+).
                    */
                   snapshotter?: string;
+                  /**
+                   * A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec 1.2.1 JSON schema; start from `ctr oci spec`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).
+                   */
+                  baseRuntimeSpec?: {
+                    [k: string]: unknown;
+                  };
                 };
           };
           /**
@@ -867,6 +903,55 @@ export interface KubeplugCluster {
            */
           imports?: string[];
           /**
+           * Longest container log line in bytes before containerd splits it (max_container_log_line_size); -1: no limit. Unset: containerd's default, 16384.
+           */
+          maxContainerLogLineSize?: number;
+          /**
+           * The daemon's log level (containerd [debug] level, CRI-O log_level); unset: the daemon's default (info).
+           */
+          logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "panic";
+          /**
+           * Where the daemon serves Prometheus metrics (containerd [metrics] address, CRI-O metrics_host/metrics_port); unset: no metrics listener.
+           */
+          metricsAddress?: string;
+          /**
+           * Let pods bind ports below 1024 without CAP_NET_BIND_SERVICE (containerd enable_unprivileged_ports; CRI-O sets net.ipv4.ip_unprivileged_port_start=0 in default_sysctls). Unset: the runtime's default (containerd 1.x off, 2.x on; CRI-O off).
+           */
+          unprivilegedPorts?: boolean;
+          /**
+           * Let pods open ICMP echo sockets without CAP_NET_RAW (containerd enable_unprivileged_icmp; CRI-O sets net.ipv4.ping_group_range in default_sysctls). Unset: the runtime's default (containerd 1.x off, 2.x on; CRI-O off).
+           */
+          unprivilegedIcmp?: boolean;
+          /**
+           * Devices given to a container are owned by its runAsUser/runAsGroup instead of root (device_ownership_from_security_context); unset: off.
+           */
+          deviceOwnershipFromSecurityContext?: boolean;
+          /**
+           * systemd limits of the runtime's unit, written as an owned drop-in (50-kubeplug-limits.conf); a change restarts the runtime.
+           */
+          serviceLimits?: {
+            /**
+             * Open files (RLIMIT_NOFILE) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitNOFILE?: number | "infinity";
+            /**
+             * Processes (RLIMIT_NPROC) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitNPROC?: number | "infinity";
+            /**
+             * Core file size (RLIMIT_CORE) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitCORE?: number | "infinity";
+            /**
+             * Locked memory in bytes (RLIMIT_MEMLOCK) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitMEMLOCK?: number | "infinity";
+            /**
+             * Tasks the unit's cgroup may hold (pids.max).
+             */
+            TasksMax?: number | "infinity";
+          };
+          /**
            * Raw TOML tree merged into the rendered config.toml. Each key must be one the pool's containerd line reads (checked against the key list in src/catalog/containerd-keys.json; see docs/runtimes.md), and may not change a key kubeplug manages.
            *
            * @default {}
@@ -944,6 +1029,51 @@ export interface KubeplugCluster {
            * crio.runtime.log_size_max in bytes: -1 for no limit, otherwise at least 8192.
            */
           logSizeMax?: number;
+          /**
+           * The daemon's log level (containerd [debug] level, CRI-O log_level); unset: the daemon's default (info).
+           */
+          logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "panic";
+          /**
+           * Where the daemon serves Prometheus metrics (containerd [metrics] address, CRI-O metrics_host/metrics_port); unset: no metrics listener.
+           */
+          metricsAddress?: string;
+          /**
+           * Let pods bind ports below 1024 without CAP_NET_BIND_SERVICE (containerd enable_unprivileged_ports; CRI-O sets net.ipv4.ip_unprivileged_port_start=0 in default_sysctls). Unset: the runtime's default (containerd 1.x off, 2.x on; CRI-O off).
+           */
+          unprivilegedPorts?: boolean;
+          /**
+           * Let pods open ICMP echo sockets without CAP_NET_RAW (containerd enable_unprivileged_icmp; CRI-O sets net.ipv4.ping_group_range in default_sysctls). Unset: the runtime's default (containerd 1.x off, 2.x on; CRI-O off).
+           */
+          unprivilegedIcmp?: boolean;
+          /**
+           * Devices given to a container are owned by its runAsUser/runAsGroup instead of root (device_ownership_from_security_context); unset: off.
+           */
+          deviceOwnershipFromSecurityContext?: boolean;
+          /**
+           * systemd limits of the runtime's unit, written as an owned drop-in (50-kubeplug-limits.conf); a change restarts the runtime.
+           */
+          serviceLimits?: {
+            /**
+             * Open files (RLIMIT_NOFILE) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitNOFILE?: number | "infinity";
+            /**
+             * Processes (RLIMIT_NPROC) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitNPROC?: number | "infinity";
+            /**
+             * Core file size (RLIMIT_CORE) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitCORE?: number | "infinity";
+            /**
+             * Locked memory in bytes (RLIMIT_MEMLOCK) of the daemon and every shim and container it starts (they inherit it).
+             */
+            LimitMEMLOCK?: number | "infinity";
+            /**
+             * Tasks the unit's cgroup may hold (pids.max).
+             */
+            TasksMax?: number | "infinity";
+          };
           /**
            * Handler used when a pod names no RuntimeClass; CRI-O refuses to start without it.
            *
