@@ -7,6 +7,7 @@ import { ContainerdFeatures, containerdFeatures, SERVER_PLUGINS } from "../../ca
 import { hostsTomlFiles } from "./hosts-toml";
 import { containerdHandlerTable, containerdRuntimeFiles } from "./oci-runtimes";
 import { TomlTable, TomlValue } from "../../util/toml";
+import { unitLimitsDropIn } from "./unit-limits";
 
 /** Settings the runtime takes from other domains of the stack. */
 export interface ContainerdContext {
@@ -30,6 +31,8 @@ export interface RenderedContainerd {
   readonly registryFiles: readonly RenderedFile[];
   /** Runtime-specific files the shims read at container start (gVisor shim configs). */
   readonly runtimeFiles: readonly RenderedFile[];
+  /** The unit drop-in with the stack's serviceLimits, when it sets any. */
+  readonly unitLimits?: RenderedFile;
   readonly credentials: readonly RegistryCredential[];
   readonly runtimeEndpoint: string;
   /** Hash of every non-secret file the configure step writes: changes exactly when a node must change. */
@@ -47,11 +50,12 @@ export function renderContainerd(config: ContainerdConfig, context: ContainerdCo
   }
   const configToml = header(config, context, features) + stringify(merged.tree);
   const registryFiles = hostsTomlFiles(config.registries);
-  const shimFiles = containerdRuntimeFiles(config.runtimes, context.cgroupDriver === "systemd");
+  const shimFiles = [...containerdRuntimeFiles(config.runtimes, context.cgroupDriver === "systemd"), ...baseRuntimeSpecFiles(config.runtimes)];
+  const limits = unitLimitsDropIn("containerd", config.serviceLimits);
   const credentials = registryCredentials(config.registries.hosts);
   const configHash = hashParts([
     [CONTAINERD_CONFIG_PATH, configToml],
-    ...[...registryFiles, ...shimFiles].map((f) => [f.path, `${f.mode}:${f.content}`] as const),
+    ...[...registryFiles, ...shimFiles, ...(limits ? [limits] : [])].map((f) => [f.path, `${f.mode}:${f.content}`] as const),
     ...credentials.map((c) => [`auth:${c.host}`, `${c.username}:${JSON.stringify(c.password)}`] as const),
   ]);
   return {
@@ -59,6 +63,7 @@ export function renderContainerd(config: ContainerdConfig, context: ContainerdCo
     configToml,
     registryFiles,
     runtimeFiles: shimFiles,
+    ...(limits ? { unitLimits: limits } : {}),
     credentials,
     runtimeEndpoint: `unix://${config.address}`,
     configHash,
@@ -92,7 +97,11 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
   const systemdCgroup = context.cgroupDriver === "systemd";
   const handlers = Object.keys(config.runtimes).sort();
   const runtimes: TomlTable = {};
-  for (const name of handlers) runtimes[name] = containerdHandlerTable(name, config.runtimes[name]!, systemdCgroup, features);
+  for (const name of handlers) {
+    const handler = config.runtimes[name]!;
+    runtimes[name] = containerdHandlerTable(name, handler, systemdCgroup, features);
+    if (handler.baseRuntimeSpec) runtimes[name].base_runtime_spec = baseRuntimeSpecFile(name, handler.baseRuntimeSpec).path;
+  }
 
   const imports = config.imports ?? [...features.defaultImports];
   const root: TomlTable = { version: features.configVersion, root: config.root, state: config.state };
@@ -100,6 +109,10 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
   // Version 4 (containerd 2.3) ignores a top-level [grpc]: the listeners are server plugins there.
   const servers = features.configVersion === 4 ? serverPluginTables(config.address) : undefined;
   if (!servers) root.grpc = { address: config.address };
+  if (config.logLevel) root.debug = { level: config.logLevel };
+  // Version 4 serves metrics from a server plugin; a top-level [metrics] there is parsed and ignored.
+  const metrics = config.metricsAddress ? { address: config.metricsAddress } : undefined;
+  if (metrics && !servers) root.metrics = metrics;
 
   const registry: TomlTable = { config_path: config.registries.configPath };
   const cni: TomlTable = features.cniBinDirs
@@ -110,6 +123,7 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
     root.plugins = {
       [features.criRuntimePlugin]: {
         sandbox_image: config.sandboxImage,
+        ...criRuntimeSettings(config),
         containerd: { snapshotter: config.snapshotter, default_runtime_name: config.defaultRuntime, runtimes },
         cni,
         registry,
@@ -122,10 +136,41 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
   if (platforms) images.runtime_platforms = platforms;
   root.plugins = {
     [features.criImagesPlugin]: images,
-    [features.criRuntimePlugin]: { containerd: { default_runtime_name: config.defaultRuntime, runtimes }, cni },
+    [features.criRuntimePlugin]: { ...criRuntimeSettings(config), containerd: { default_runtime_name: config.defaultRuntime, runtimes }, cni },
     ...servers,
+    ...(servers && metrics ? { [SERVER_PLUGINS.metrics]: metrics } : {}),
   };
   return root;
+}
+
+/** Typed CRI settings that sit on the CRI runtime plugin's own table on every config version. */
+function criRuntimeSettings(config: ContainerdConfig): TomlTable {
+  const settings: TomlTable = {};
+  if (config.maxContainerLogLineSize !== undefined) settings.max_container_log_line_size = config.maxContainerLogLineSize;
+  if (config.unprivilegedPorts !== undefined) settings.enable_unprivileged_ports = config.unprivilegedPorts;
+  if (config.unprivilegedIcmp !== undefined) settings.enable_unprivileged_icmp = config.unprivilegedIcmp;
+  if (config.deviceOwnershipFromSecurityContext !== undefined) settings.device_ownership_from_security_context = config.deviceOwnershipFromSecurityContext;
+  return settings;
+}
+
+export const BASE_RUNTIME_SPEC_DIR = "/etc/containerd/base-runtime-spec";
+
+/**
+ * containerd reads a base spec once, when the CRI plugin starts. The file name carries the content's
+ * hash, so a changed spec changes config.toml and the configure step restarts containerd for it.
+ */
+function baseRuntimeSpecFile(handler: string, spec: Record<string, unknown>): RenderedFile {
+  const content = `${JSON.stringify(spec, null, 2)}\n`;
+  return { path: `${BASE_RUNTIME_SPEC_DIR}/${handler}-${hashParts([["spec", content]]).slice(0, 12)}.json`, content, mode: 0o644 };
+}
+
+function baseRuntimeSpecFiles(runtimes: ContainerdConfig["runtimes"]): RenderedFile[] {
+  return Object.keys(runtimes)
+    .sort()
+    .flatMap((name) => {
+      const spec = runtimes[name]!.baseRuntimeSpec;
+      return spec ? [baseRuntimeSpecFile(name, spec)] : [];
+    });
 }
 
 /**

@@ -5,6 +5,7 @@ import { scriptAsset } from "../node/shell";
 import { serviceStepParts, StepDefinition, StepNode } from "../node/step";
 import { CONTAINERD_CONFIG_PATH, RenderedContainerd } from "./containerd-render";
 import { daemonInstallStep } from "./daemon-install";
+import { unitLimitsVars } from "./unit-limits";
 import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
 
 export const STEP_IDS = {
@@ -84,6 +85,7 @@ function containerdConfigureStep(input: ContainerdStepInput): StepDefinition {
     { path: CONTAINERD_CONFIG_PATH, content: rendered.configToml, mode: configMode },
     ...rendered.runtimeFiles,
     ...rendered.registryFiles,
+    ...(rendered.unitLimits ? [rendered.unitLimits] : []),
   ];
   const registries = Object.keys(config.registries.hosts).length;
   const handlers = Object.keys(config.runtimes).sort().join(", ");
@@ -102,6 +104,7 @@ function containerdConfigureStep(input: ContainerdStepInput): StepDefinition {
       KP_RUNTIME_FILES: rendered.runtimeFiles.map((f) => f.path),
       KP_REGISTRY_FILES: rendered.registryFiles.map((f) => f.path),
       KP_RUNTIME_BINARIES: requiredBinaries(config.runtimes),
+      ...unitLimitsVars("containerd", rendered.unitLimits),
     },
     files,
     body: [script("containerd-lib.sh"), service(config).library, script("containerd-configure.sh")],

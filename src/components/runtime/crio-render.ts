@@ -5,6 +5,7 @@ import { hashParts } from "../../util/hash";
 import { RenderedFile } from "../node/files";
 import { crioHandlerTable } from "./oci-runtimes";
 import { TomlTable } from "../../util/toml";
+import { unitLimitsDropIn } from "./unit-limits";
 
 export interface CrioContext {
   readonly pool: string;
@@ -24,6 +25,8 @@ export interface RenderedCrio {
   readonly dropIn: RenderedFile;
   readonly registriesConf: RenderedFile;
   readonly crictlYaml: RenderedFile;
+  /** The unit drop-in with the stack's serviceLimits, when it sets any. */
+  readonly unitLimits?: RenderedFile;
   readonly credentials: readonly CrioCredential[];
   readonly runtimeEndpoint: string;
   readonly configHash: string;
@@ -51,6 +54,10 @@ export function renderCrio(config: CrioConfig, context: CrioContext): RenderedCr
     default_runtime: config.defaultRuntime,
   };
   if (config.logSizeMax !== undefined) runtime.log_size_max = config.logSizeMax;
+  if (config.logLevel) runtime.log_level = config.logLevel;
+  if (config.deviceOwnershipFromSecurityContext !== undefined) runtime.device_ownership_from_security_context = config.deviceOwnershipFromSecurityContext;
+  const sysctls = defaultSysctls(config);
+  if (sysctls.length > 0) runtime.default_sysctls = sysctls;
   runtime.runtimes = runtimes;
   const image: TomlTable = { pause_image: config.sandboxImage };
   if (credentials.length > 0) image.global_auth_file = CRIO_AUTH_FILE;
@@ -61,6 +68,7 @@ export function renderCrio(config: CrioConfig, context: CrioContext): RenderedCr
       runtime,
       image,
       network: { network_dir: context.cni.confDir, plugin_dirs: [context.cni.binDir] },
+      ...(config.metricsAddress ? { metrics: metricsTable(config.metricsAddress) } : {}),
     },
   };
   const dropIn: RenderedFile = {
@@ -74,11 +82,29 @@ export function renderCrio(config: CrioConfig, context: CrioContext): RenderedCr
     content: `# Managed by kubeplug.\nruntime-endpoint: unix://${CRIO_SOCKET}\nimage-endpoint: unix://${CRIO_SOCKET}\ntimeout: 10\n`,
     mode: 0o644,
   };
+  const unitLimits = unitLimitsDropIn("crio", config.serviceLimits);
   const configHash = hashParts([
-    ...[dropIn, registriesConf, crictlYaml].map((f) => [f.path, f.content] as const),
+    ...[dropIn, registriesConf, crictlYaml, ...(unitLimits ? [unitLimits] : [])].map((f) => [f.path, f.content] as const),
     ...credentials.map((c) => [`auth:${c.registry}`, `${c.username}:${JSON.stringify(c.password)}`] as const),
   ]);
-  return { dropIn, registriesConf, crictlYaml, credentials, runtimeEndpoint: `unix://${CRIO_SOCKET}`, configHash };
+  return { dropIn, registriesConf, crictlYaml, ...(unitLimits ? { unitLimits } : {}), credentials, runtimeEndpoint: `unix://${CRIO_SOCKET}`, configHash };
+}
+
+/**
+ * CRI-O has no switch for unprivileged ports or ICMP; containerd's switches set these two pod sysctls
+ * (internal/cri/server/podsandbox/sandbox_run_linux.go at v2.1.4), so CRI-O gets them as default sysctls. Both are namespaced.
+ */
+function defaultSysctls(config: CrioConfig): string[] {
+  const sysctls: string[] = [];
+  if (config.unprivilegedPorts) sysctls.push("net.ipv4.ip_unprivileged_port_start=0");
+  if (config.unprivilegedIcmp) sysctls.push("net.ipv4.ping_group_range=0 2147483647");
+  return sysctls;
+}
+
+function metricsTable(address: string): TomlTable {
+  const colon = address.lastIndexOf(":");
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  return { enable_metrics: true, metrics_host: host, metrics_port: Number(address.slice(colon + 1)) };
 }
 
 /** registries.conf v2 (containers-registries.conf.d(5)): one [[registry]] per host, mirrors in order. */

@@ -7,6 +7,7 @@ import { BUNDLE_FILES, BUNDLE_POLICY, crioUnit } from "./crio-bundle";
 import { CRICTL_YAML, CRIO_AUTH_FILE, CRIO_DROP_IN, CRIO_REGISTRIES, CRIO_SOCKET, RenderedCrio } from "./crio-render";
 import { CRIO_CONMON } from "./oci-runtimes";
 import { daemonInstallStep } from "./daemon-install";
+import { unitLimitsVars } from "./unit-limits";
 import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
 
 export const CRIO_STEP_IDS = { ociRuntimes: OCI_RUNTIMES_STEP, install: "crio-install", configure: "crio-configure" } as const;
@@ -69,8 +70,9 @@ function configureStep(input: CrioStepInput): StepDefinition {
       KP_CRIO_CONMON: CRIO_CONMON,
       KP_HAS_SECRET: hasSecret ? "1" : "0",
       KP_RUNTIME_BINARIES: requiredBinaries(config.runtimes),
+      ...unitLimitsVars("crio", rendered.unitLimits),
     },
-    files: [rendered.dropIn, rendered.registriesConf, rendered.crictlYaml],
+    files: [rendered.dropIn, rendered.registriesConf, rendered.crictlYaml, ...(rendered.unitLimits ? [rendered.unitLimits] : [])],
     body: [script("crio-lib.sh"), service(config).library, script("crio-configure.sh")],
     ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.registry).join(", ")} (auth.json)` } } : {}),
     dependsOn: [CRIO_STEP_IDS.ociRuntimes, CRIO_STEP_IDS.install],

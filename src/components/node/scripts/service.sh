@@ -9,6 +9,8 @@
 KP_SERVICE_PENDING="$KP_STATE_DIR/$KP_SERVICE.restart-pending"
 KP_SERVICE_RELOAD_PENDING="$KP_STATE_DIR/$KP_SERVICE.reload-pending"
 KP_SERVICE_RESTARTING=0
+# Set when this run changed the unit or one of its drop-ins: the restart reloads systemd first.
+KP_SERVICE_UNIT_CHANGED=0
 # Markers an earlier run left: this run must not remove them in a rollback.
 KP_SERVICE_PENDING_BEFORE=0
 [ ! -f "$KP_SERVICE_PENDING" ] || KP_SERVICE_PENDING_BEFORE=1
@@ -46,7 +48,7 @@ kp_service_intend_restart_if_running() {
 # systemd keeps the unit it loaded; a unit file changed on disk (by this run, or by one that was killed
 # before its daemon-reload) is read again.
 kp_service_daemon_reload() {
-  if [ "${1:-0}" = 1 ] || [ "$(systemctl show -p NeedDaemonReload --value "$KP_SERVICE" 2>/dev/null)" = yes ]; then
+  if [ "${1:-$KP_SERVICE_UNIT_CHANGED}" = 1 ] || [ "$(systemctl show -p NeedDaemonReload --value "$KP_SERVICE" 2>/dev/null)" = yes ]; then
     systemctl daemon-reload >>"$KP_LOG" 2>&1 || kp_fail "systemctl daemon-reload failed; see $KP_LOG"
   fi
 }
@@ -115,6 +117,19 @@ kp_service_settle() {
   elif ! kp_wait 10 "$KP_SERVICE_CHECK"; then
     kp_fail "nothing changed, but $KP_SERVICE is not healthy: $(kp_service_journal)"
   fi
+}
+
+# kp_service_limits: installs the unit's limits drop-in when the stack sets limits, and marks a restart
+# (after a daemon-reload) when it was written, or retired by kp_prune_owned. Call before that and after it.
+kp_service_limits() {
+  if [ "$KP_UNIT_LIMITS_RENDERED" = 1 ] && kp_install_file "$(kp_staged "$KP_UNIT_LIMITS")" "$KP_UNIT_LIMITS" 0644 kp_service_intend_restart; then
+    KP_SERVICE_UNIT_CHANGED=1
+  fi
+}
+
+kp_service_limits_retired() {
+  if [ "$KP_UNIT_LIMITS_RENDERED" = 0 ] && kp_was_changed "$KP_UNIT_LIMITS"; then KP_SERVICE_UNIT_CHANGED=1; fi
+  [ "$KP_SERVICE_UNIT_CHANGED" = 0 ] || kp_service_mark "$KP_SERVICE_PENDING" restart
 }
 
 # kp_service_unpack_release DIR: downloads and verifies the release tarball, then unpacks it into DIR;

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Writes config.toml, hosts.toml and shim configs; validates with the installed containerd before any
+# Writes config.toml, hosts.toml, shim configs, base runtime specs and the unit's limits drop-in; validates with the installed containerd before any
 # write; restarts only when config.toml changed; rolls back if containerd is not healthy afterwards.
 kp_require_commands containerd ctr systemctl
 
@@ -31,6 +31,9 @@ if kp_install_file "$new_config" "$KP_CONFIG_PATH" "$KP_CONFIG_MODE" kp_service_
 for path in "${KP_RUNTIME_FILES[@]}" "${KP_REGISTRY_FILES[@]}"; do
   kp_install_file "$(kp_staged "$path")" "$path" "$(stat -c %a "$(kp_staged "$path")")" || true
 done
+kp_service_limits
 kp_prune_owned
+kp_service_limits_retired
+[ "$KP_SERVICE_UNIT_CHANGED" = 0 ] || restart=1
 
 kp_service_settle "$restart" 0 "$KP_CONFIG_PATH"

@@ -48,6 +48,9 @@ if [ "$KP_HAS_SECRET" = 1 ]; then
   KP_CREDENTIAL_FILES+=("$KP_CRIO_AUTH_FILE")
   if kp_install_file "$KP_SECRET_FILE" "$KP_CRIO_AUTH_FILE" 0600 kp_service_intend_reload; then reload=1; fi
 fi
+kp_service_limits
 kp_prune_owned
+kp_service_limits_retired
+[ "$KP_SERVICE_UNIT_CHANGED" = 0 ] || restart=1
 
 kp_service_settle "$restart" "$reload" "$KP_CRIO_DROP_IN"
