@@ -3,6 +3,7 @@ import { ClusterConfig, NodeConfig, SshConfig } from "./cluster";
 import { Findings } from "./findings";
 import { NetworkConfig } from "./network";
 import { classInputs, planRuntimeClasses } from "./runtime-class-selection";
+import { checkClusterRegistries } from "./cluster-registries";
 import { checkCrio } from "./crio-checks";
 import { checkHostKeys } from "./host-keys";
 import { checkContainerd } from "./runtime-checks";
@@ -35,7 +36,14 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
     }
   });
 
+  const requireSecret = (ref: SecretRef, path: PropertyKey[], under: PropertyKey[]): void => {
+    if (ref.from === "config" && !secretKeys.has(ref.key)) {
+      at.child(...under, ...path, "key").problem(`"${ref.key}" is not set in this stack; run: pulumi config set --secret kubeplug:${ref.key} <value>`);
+    }
+  };
   checkHostKeys(cluster, at);
+  checkClusterRegistries(cluster, at);
+  forEachSecretRef(cluster.registries, (ref, path) => requireSecret(ref, path, ["registries"]));
 
   cluster.pools.forEach((pool, i) => {
     const nodes = cluster.nodes.filter((n) => n.pool === pool.name);
@@ -55,13 +63,7 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
         throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
       }
     }
-    forEachSecretRef(pool.runtime, (ref, path) => {
-      if (ref.from === "config" && !secretKeys.has(ref.key)) {
-        at.child("pools", i, "runtime", ...path, "key").problem(
-          `"${ref.key}" is not set in this stack; run: pulumi config set --secret kubeplug:${ref.key} <value>`,
-        );
-      }
-    });
+    forEachSecretRef(pool.runtime, (ref, path) => requireSecret(ref, path, ["pools", i, "runtime"]));
   });
 
   const { pools, nodes } = classInputs(cluster);

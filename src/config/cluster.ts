@@ -4,7 +4,8 @@ import { hostKeyDataProblem, HostKeyType } from "../util/ssh-keys";
 import { describeValue } from "./path";
 import { absolutePath, checksum, dnsLabel, hostAddress, httpUrl, labels, port } from "./primitives";
 import { crioRuntime } from "./crio";
-import { containerdRuntime } from "./runtime";
+import { registryHostName } from "./runtime-common";
+import { containerdRuntime, registryHost } from "./runtime";
 import { runtimeClass, runtimeClassName } from "./runtime-class";
 import { enumRecord, strictObject, tagged } from "./zod";
 
@@ -101,6 +102,9 @@ export const clusterConfig = strictObject({
   downloads: downloadsConfig.prefault({}).describe("Where release artifacts come from and how they are verified."),
   pools: z.array(pool).min(1).describe("Node pools: groups of nodes that share a runtime and labels."),
   nodes: z.array(node).min(1).describe("The nodes kubeplug manages."),
+  registries: strictObject({
+    hosts: z.record(registryHostName, registryHost).default({}).describe("Per registry host, in containerd's hosts.toml terms: every pool inherits it. CRI-O pools take the portable part (server and mirror URLs, skipVerify, server credentials); anything else is an error naming the pool, which then replaces the host in its registries.overrides."),
+  }).prefault({}).describe("Registry mirrors, TLS and credentials every pool inherits; a pool adds hosts in its runtime's registries.hosts and replaces one per host in registries.overrides."),
   runtimeClasses: z.record(runtimeClassName, runtimeClass).default({}).describe("RuntimeClass customisations and extra classes, by class name."),
 });
 export type ClusterConfig = z.infer<typeof clusterConfig>;

@@ -1,5 +1,5 @@
 import { CRIO_GVISOR_MIN, crioLine, SUPPORTED_CRIO_LINES } from "../catalog/crio-features";
-import { CrioConfig } from "./crio";
+import { CrioConfig, CrioRegistryConfig } from "./crio";
 import { Locator } from "./findings";
 import { checkDuplicateMirrors, checkEngineHandler, PoolContext, requireArtifact } from "./runtime-checks";
 
@@ -34,11 +34,15 @@ export function checkCrio(config: CrioConfig, at: Locator, context: PoolContext)
     }
     checkEngineHandler(handler, here, context);
   }
-  checkDuplicateMirrors(config.registries.hosts, at.child("registries"));
-  for (const [host, registry] of Object.entries(config.registries.hosts)) {
+  for (const key of ["hosts", "overrides"] as const) checkCrioRegistries(config.registries[key], at.child("registries"), key);
+}
+
+function checkCrioRegistries(hosts: Readonly<Record<string, CrioRegistryConfig>>, at: Locator, key: string): void {
+  checkDuplicateMirrors(hosts, at, key);
+  for (const [host, registry] of Object.entries(hosts)) {
     const endpoints = [...registry.mirrors.map((m) => m.url), ...(registry.server ? [registry.server.url] : [])];
     if (registry.auth && endpoints.some((url) => url.startsWith("http://"))) {
-      at.child("registries", "hosts", host, "auth").warn(`credentials for ${host} would travel unencrypted to a plain-http endpoint`);
+      at.child(key, host, "auth").warn(`credentials for ${host} would travel unencrypted to a plain-http endpoint`);
     }
   }
 }

@@ -117,9 +117,10 @@ export const crioRuntime = strictObject(
     defaultRuntime: handlerName.default("crun").describe("Handler used when a pod names no RuntimeClass; CRI-O refuses to start without it."),
     runtimes: z.record(handlerName, crioHandler).prefault({ crun: { engine: "crun" } }).describe("Runtime handlers by name (the RuntimeClass handler), each a complete CRI-O runtime table."),
     registries: strictObject({
-      hosts: z.record(registryHostName, crioRegistry).default({}).describe("Per registry (docker.io, registry.local:5000): where it really is, its mirrors, credentials."),
+      hosts: z.record(registryHostName, crioRegistry).default({}).describe("Per registry (docker.io, registry.local:5000): where it really is, its mirrors, credentials. Hosts of kubeplug:cluster.registries are inherited; naming one here is an error (see overrides)."),
+      overrides: z.record(registryHostName, crioRegistry).default({}).describe("Per host inherited from kubeplug:cluster.registries.hosts: this pool's entry, which replaces the cluster's whole entry for that host."),
       unqualifiedSearch: z.array(registryHostName).optional().describe("unqualified-search-registries; default none (short names are refused)."),
-    }, { configPath: containerdOnly("configPath") }).prefault({}).describe("Registry mirrors and credentials: a registries.conf drop-in and auth.json."),
+    }, { configPath: containerdOnly("configPath") }).prefault({}).describe("Registry mirrors and credentials: a registries.conf drop-in and auth.json; merged over kubeplug:cluster.registries."),
   },
   { ...CONTAINERD_KEYS, sandbox_image: 'did you mean "sandboxImage"?', overrides: "overrides are not supported for CRI-O yet: CRI-O ignores unknown keys, so kubeplug accepts only the settings it models" },
 );

@@ -4,7 +4,7 @@ import { EngineHandler, engineFacts, needsKvm } from "../catalog/engines";
 import { versionAtLeast } from "../util/version";
 import { checkContainerdOverrides, checkTypedOverrides } from "./containerd-overrides";
 import { Locator } from "./findings";
-import { ContainerdConfig, RuntimeHandler } from "./runtime";
+import { ContainerdConfig, RegistryHostConfig, RuntimeHandler } from "./runtime";
 
 export interface PoolContext {
   readonly cgroupDriver: "systemd" | "cgroupfs";
@@ -46,7 +46,8 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
       `containerd ${features.line} replaces a whole plugin table with an imported file's table: a drop-in that sets any CRI key drops every CRI setting kubeplug renders`,
     );
   }
-  checkRegistries(config, at.child("registries"));
+  checkRegistryHosts(config.registries.hosts, at.child("registries"));
+  checkRegistryHosts(config.registries.overrides, at.child("registries"), "overrides");
   checkTypedOverrides(config.overrides, at.child("overrides"), features);
   checkContainerdOverrides(config.overrides, at.child("overrides"), features, config.version);
 }
@@ -119,20 +120,21 @@ export function requireArtifact(at: Locator, artifact: Parameters<typeof resolve
   }
 }
 
-function checkRegistries(config: ContainerdConfig, at: Locator): void {
-  checkDuplicateMirrors(config.registries.hosts, at);
-  for (const [host, registry] of Object.entries(config.registries.hosts)) {
-    registry.mirrors.forEach((mirror, i) => checkEndpoint(mirror, at.child("hosts", host, "mirrors", i)));
-    if (registry.server) checkEndpoint(registry.server, at.child("hosts", host, "server"));
+/** Checks containerd host entries under `at.<key>` (a pool's hosts or overrides, or the cluster's hosts). */
+export function checkRegistryHosts(hosts: Readonly<Record<string, RegistryHostConfig>>, at: Locator, key = "hosts"): void {
+  checkDuplicateMirrors(hosts, at, key);
+  for (const [host, registry] of Object.entries(hosts)) {
+    registry.mirrors.forEach((mirror, i) => checkEndpoint(mirror, at.child(key, host, "mirrors", i)));
+    if (registry.server) checkEndpoint(registry.server, at.child(key, host, "server"));
   }
 }
 
 /** The same mirror twice is a copy-paste slip: the second entry would never be tried. */
-export function checkDuplicateMirrors(hosts: Readonly<Record<string, { readonly mirrors: readonly { readonly url: string }[] }>>, at: Locator): void {
+export function checkDuplicateMirrors(hosts: Readonly<Record<string, { readonly mirrors: readonly { readonly url: string }[] }>>, at: Locator, key = "hosts"): void {
   for (const [host, registry] of Object.entries(hosts)) {
     const seen = new Set<string>();
     registry.mirrors.forEach((mirror, i) => {
-      if (seen.has(mirror.url)) at.child("hosts", host, "mirrors", i, "url").problem(`"${mirror.url}" is listed twice for ${host}`);
+      if (seen.has(mirror.url)) at.child(key, host, "mirrors", i, "url").problem(`"${mirror.url}" is listed twice for ${host}`);
       seen.add(mirror.url);
     });
   }

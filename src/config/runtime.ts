@@ -123,7 +123,7 @@ const mirror = strictObject({
 });
 export type RegistryMirror = z.infer<typeof mirror>;
 
-const registryHost = strictObject({
+export const registryHost = strictObject({
   server: strictObject({ url: httpUrl.describe("The registry's own endpoint."), ...endpointTls }).optional().describe("The upstream registry endpoint; default: containerd's own (https://<host>, registry-1.docker.io for docker.io)."),
   mirrors: z.array(mirror).default([]).describe("Tried in order before the server."),
 });
@@ -152,8 +152,9 @@ export const containerdRuntime = strictObject({
   runtimes: z.record(handlerName, runtimeHandler).prefault({ runc: { engine: "runc" } }).describe("Runtime handlers by name (the RuntimeClass handler); kubeplug installs each engine and makes a RuntimeClass per handler."),
   registries: strictObject({
     configPath: absolutePath.default("/etc/containerd/certs.d").describe("Where the hosts.toml files go (config_path)."),
-    hosts: z.record(registryHostName, registryHost).default({}).describe("Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors."),
-  }).prefault({}).describe("Registry mirrors, TLS and credentials, written as hosts.toml per registry."),
+    hosts: z.record(registryHostName, registryHost).default({}).describe("Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors. Hosts of kubeplug:cluster.registries are inherited; naming one here is an error (see overrides)."),
+    overrides: z.record(registryHostName, registryHost).default({}).describe("Per host inherited from kubeplug:cluster.registries.hosts: this pool's entry, which replaces the cluster's whole entry for that host."),
+  }).prefault({}).describe("Registry mirrors, TLS and credentials, written as hosts.toml per registry; merged over kubeplug:cluster.registries."),
   imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
   maxContainerLogLineSize: z.number().int().min(-1).refine((n) => n !== 0, { error: "0 is not a log line size: use a size in bytes, or -1 for no limit" }).optional().describe("Longest container log line in bytes before containerd splits it (max_container_log_line_size); -1: no limit. Unset: containerd's default, 16384."),
   ...daemonSettings,

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ConfigProblem, ConfigWarning, KubeplugConfigError } from "../errors";
 import { ClusterConfig, clusterConfig } from "./cluster";
 import { checkCluster } from "./cluster-checks";
+import { inheritRegistries } from "./cluster-registries";
 import { Findings } from "./findings";
 import { checkNetwork } from "./network-checks";
 import { NetworkConfig, networkConfig } from "./network";
@@ -82,7 +83,7 @@ export function validateStackConfig(stack: string, values: Readonly<Record<strin
   return {
     config: {
       stack,
-      cluster: parsed.cluster as ClusterConfig,
+      cluster: inheritRegistries(parsed.cluster as ClusterConfig),
       network: parsed.network as NetworkConfig,
       networkManaged: values[`${prefix}network`] !== undefined,
       storage: parsed.storage as StorageConfig,

@@ -709,7 +709,7 @@ export interface KubeplugCluster {
                 };
           };
           /**
-           * Registry mirrors, TLS and credentials, written as hosts.toml per registry.
+           * Registry mirrors, TLS and credentials, written as hosts.toml per registry; merged over kubeplug:cluster.registries.
            *
            * @default {}
            */
@@ -721,11 +721,188 @@ export interface KubeplugCluster {
              */
             configPath?: string;
             /**
-             * Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors.
+             * Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors. Hosts of kubeplug:cluster.registries are inherited; naming one here is an error (see overrides).
              *
              * @default {}
              */
             hosts?: {
+              [k: string]: {
+                /**
+                 * The upstream registry endpoint; default: containerd's own (https://<host>, registry-1.docker.io for docker.io).
+                 */
+                server?: {
+                  /**
+                   * The registry's own endpoint.
+                   */
+                  url: string;
+                  /**
+                   * CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml.
+                   */
+                  ca?: (
+                    | string
+                    | {
+                        /**
+                         * The CA certificate itself, PEM-encoded.
+                         */
+                        pem: string;
+                      }
+                  )[];
+                  /**
+                   * Client certificate and key pairs (paths on the node).
+                   */
+                  client?: {
+                    /**
+                     * Client certificate file on the node.
+                     */
+                    cert: string;
+                    /**
+                     * Its private key file on the node.
+                     */
+                    key: string;
+                  }[];
+                  /**
+                   * Skip TLS verification for this endpoint. Never in production.
+                   */
+                  skipVerify?: boolean;
+                  /**
+                   * HTTP headers sent with every request to this endpoint.
+                   */
+                  header?: {
+                    [k: string]: string[];
+                  };
+                  /**
+                   * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
+                   */
+                  auth?: {
+                    /**
+                     * User name.
+                     */
+                    username: string;
+                    /**
+                     * Where the password comes from; never the password itself.
+                     */
+                    password:
+                      | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
+                          from: "config";
+                          /**
+                           * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
+                           */
+                          key: string;
+                        }
+                      | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
+                          from: "env";
+                          /**
+                           * Environment variable that holds the value when the program runs.
+                           */
+                          name: string;
+                        };
+                  };
+                };
+                /**
+                 * Tried in order before the server.
+                 *
+                 * @default []
+                 */
+                mirrors?: {
+                  /**
+                   * Mirror endpoint, e.g. https://mirror.internal:5000.
+                   */
+                  url: string;
+                  /**
+                   * What containerd may use the mirror for: pull (layers), resolve (tags to digests), push.
+                   *
+                   * @default ["pull","resolve"]
+                   *
+                   * @minItems 1
+                   */
+                  capabilities?: ("pull" | "resolve" | "push")[];
+                  /**
+                   * The URL path is the API root (no /v2 appended).
+                   */
+                  overridePath?: boolean;
+                  /**
+                   * CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml.
+                   */
+                  ca?: (
+                    | string
+                    | {
+                        /**
+                         * The CA certificate itself, PEM-encoded.
+                         */
+                        pem: string;
+                      }
+                  )[];
+                  /**
+                   * Client certificate and key pairs (paths on the node).
+                   */
+                  client?: {
+                    /**
+                     * Client certificate file on the node.
+                     */
+                    cert: string;
+                    /**
+                     * Its private key file on the node.
+                     */
+                    key: string;
+                  }[];
+                  /**
+                   * Skip TLS verification for this endpoint. Never in production.
+                   */
+                  skipVerify?: boolean;
+                  /**
+                   * HTTP headers sent with every request to this endpoint.
+                   */
+                  header?: {
+                    [k: string]: string[];
+                  };
+                  /**
+                   * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
+                   */
+                  auth?: {
+                    /**
+                     * User name.
+                     */
+                    username: string;
+                    /**
+                     * Where the password comes from; never the password itself.
+                     */
+                    password:
+                      | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
+                          from: "config";
+                          /**
+                           * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
+                           */
+                          key: string;
+                        }
+                      | {
+                          /**
+                           * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                           */
+                          from: "env";
+                          /**
+                           * Environment variable that holds the value when the program runs.
+                           */
+                          name: string;
+                        };
+                  };
+                }[];
+              };
+            };
+            /**
+             * Per host inherited from kubeplug:cluster.registries.hosts: this pool's entry, which replaces the cluster's whole entry for that host.
+             *
+             * @default {}
+             */
+            overrides?: {
               [k: string]: {
                 /**
                  * The upstream registry endpoint; default: containerd's own (https://<host>, registry-1.docker.io for docker.io).
@@ -1383,17 +1560,97 @@ export interface KubeplugCluster {
                 };
           };
           /**
-           * Registry mirrors and credentials: a registries.conf drop-in and auth.json.
+           * Registry mirrors and credentials: a registries.conf drop-in and auth.json; merged over kubeplug:cluster.registries.
            *
            * @default {}
            */
           registries?: {
             /**
-             * Per registry (docker.io, registry.local:5000): where it really is, its mirrors, credentials.
+             * Per registry (docker.io, registry.local:5000): where it really is, its mirrors, credentials. Hosts of kubeplug:cluster.registries are inherited; naming one here is an error (see overrides).
              *
              * @default {}
              */
             hosts?: {
+              [k: string]: {
+                /**
+                 * Where the registry really is (registries.conf location); default: the registry's own host.
+                 */
+                server?: {
+                  /**
+                   * The registry's real endpoint.
+                   */
+                  url: string;
+                  /**
+                   * Plain HTTP or unverified TLS; implied for http:// URLs.
+                   */
+                  insecure?: boolean;
+                };
+                /**
+                 * Tried in order before the server.
+                 *
+                 * @default []
+                 */
+                mirrors?: {
+                  /**
+                   * Mirror endpoint, e.g. https://mirror.internal:5000.
+                   */
+                  url: string;
+                  /**
+                   * Plain HTTP or unverified TLS; implied for http:// URLs.
+                   */
+                  insecure?: boolean;
+                  /**
+                   * registries.conf pull-from-mirror.
+                   *
+                   * @default "all"
+                   */
+                  pullFromMirror?: "all" | "digest-only" | "tag-only";
+                }[];
+                /**
+                 * Refuse pulls from this registry.
+                 */
+                blocked?: boolean;
+                /**
+                 * Credentials for the registry, written to /etc/containers/auth.json (0600) from stdin.
+                 */
+                auth?: {
+                  /**
+                   * User name.
+                   */
+                  username: string;
+                  /**
+                   * Where the password comes from; never the password itself.
+                   */
+                  password:
+                    | {
+                        /**
+                         * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                         */
+                        from: "config";
+                        /**
+                         * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
+                         */
+                        key: string;
+                      }
+                    | {
+                        /**
+                         * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                         */
+                        from: "env";
+                        /**
+                         * Environment variable that holds the value when the program runs.
+                         */
+                        name: string;
+                      };
+                };
+              };
+            };
+            /**
+             * Per host inherited from kubeplug:cluster.registries.hosts: this pool's entry, which replaces the cluster's whole entry for that host.
+             *
+             * @default {}
+             */
+            overrides?: {
               [k: string]: {
                 /**
                  * Where the registry really is (registries.conf location); default: the registry's own host.
@@ -1598,6 +1855,190 @@ export interface KubeplugCluster {
      */
     podCIDR?: string;
   }[];
+  /**
+   * Registry mirrors, TLS and credentials every pool inherits; a pool adds hosts in its runtime's registries.hosts and replaces one per host in registries.overrides.
+   *
+   * @default {}
+   */
+  registries?: {
+    /**
+     * Per registry host, in containerd's hosts.toml terms: every pool inherits it. CRI-O pools take the portable part (server and mirror URLs, skipVerify, server credentials); anything else is an error naming the pool, which then replaces the host in its registries.overrides.
+     *
+     * @default {}
+     */
+    hosts?: {
+      [k: string]: {
+        /**
+         * The upstream registry endpoint; default: containerd's own (https://<host>, registry-1.docker.io for docker.io).
+         */
+        server?: {
+          /**
+           * The registry's own endpoint.
+           */
+          url: string;
+          /**
+           * CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml.
+           */
+          ca?: (
+            | string
+            | {
+                /**
+                 * The CA certificate itself, PEM-encoded.
+                 */
+                pem: string;
+              }
+          )[];
+          /**
+           * Client certificate and key pairs (paths on the node).
+           */
+          client?: {
+            /**
+             * Client certificate file on the node.
+             */
+            cert: string;
+            /**
+             * Its private key file on the node.
+             */
+            key: string;
+          }[];
+          /**
+           * Skip TLS verification for this endpoint. Never in production.
+           */
+          skipVerify?: boolean;
+          /**
+           * HTTP headers sent with every request to this endpoint.
+           */
+          header?: {
+            [k: string]: string[];
+          };
+          /**
+           * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
+           */
+          auth?: {
+            /**
+             * User name.
+             */
+            username: string;
+            /**
+             * Where the password comes from; never the password itself.
+             */
+            password:
+              | {
+                  /**
+                   * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                   */
+                  from: "config";
+                  /**
+                   * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
+                   */
+                  key: string;
+                }
+              | {
+                  /**
+                   * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                   */
+                  from: "env";
+                  /**
+                   * Environment variable that holds the value when the program runs.
+                   */
+                  name: string;
+                };
+          };
+        };
+        /**
+         * Tried in order before the server.
+         *
+         * @default []
+         */
+        mirrors?: {
+          /**
+           * Mirror endpoint, e.g. https://mirror.internal:5000.
+           */
+          url: string;
+          /**
+           * What containerd may use the mirror for: pull (layers), resolve (tags to digests), push.
+           *
+           * @default ["pull","resolve"]
+           *
+           * @minItems 1
+           */
+          capabilities?: ("pull" | "resolve" | "push")[];
+          /**
+           * The URL path is the API root (no /v2 appended).
+           */
+          overridePath?: boolean;
+          /**
+           * CA certificates: a path on the node, or `{ pem }` which kubeplug writes next to hosts.toml.
+           */
+          ca?: (
+            | string
+            | {
+                /**
+                 * The CA certificate itself, PEM-encoded.
+                 */
+                pem: string;
+              }
+          )[];
+          /**
+           * Client certificate and key pairs (paths on the node).
+           */
+          client?: {
+            /**
+             * Client certificate file on the node.
+             */
+            cert: string;
+            /**
+             * Its private key file on the node.
+             */
+            key: string;
+          }[];
+          /**
+           * Skip TLS verification for this endpoint. Never in production.
+           */
+          skipVerify?: boolean;
+          /**
+           * HTTP headers sent with every request to this endpoint.
+           */
+          header?: {
+            [k: string]: string[];
+          };
+          /**
+           * Credentials for this endpoint's host; stored in config.toml (mode 0600), passed on stdin.
+           */
+          auth?: {
+            /**
+             * User name.
+             */
+            username: string;
+            /**
+             * Where the password comes from; never the password itself.
+             */
+            password:
+              | {
+                  /**
+                   * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                   */
+                  from: "config";
+                  /**
+                   * Key under the kubeplug: namespace, set with `pulumi config set --secret`.
+                   */
+                  key: string;
+                }
+              | {
+                  /**
+                   * config: a secret key of this stack (`pulumi config set --secret kubeplug:<key>`); env: an environment variable of the program.
+                   */
+                  from: "env";
+                  /**
+                   * Environment variable that holds the value when the program runs.
+                   */
+                  name: string;
+                };
+          };
+        }[];
+      };
+    };
+  };
   /**
    * RuntimeClass customisations and extra classes, by class name.
    *
