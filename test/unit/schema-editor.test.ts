@@ -130,6 +130,19 @@ const NOT_IN_SCHEMA: Readonly<Record<string, keyof typeof WHY>> = {
   "208-key-newer-than-1-6-20": "release",
   "209-handler-snapshotter-override-1-6": "release",
   "210-timeout-typo": "release",
+  "211-base-spec-without-oci-version": "code",
+  "212-base-spec-rlimit-as-string": "code",
+  "213-base-spec-relative-mount": "code",
+  "214-metrics-address-without-port": "code",
+  "215-metrics-address-ipv6-unbracketed": "code",
+  "218-log-line-size-zero": "code",
+  "219-override-of-typed-log-line-size": "rendered",
+  "220-override-of-typed-debug-level": "rendered",
+  "224-registry-override-not-inherited": "crossField",
+  "225-registry-host-shadows-inherited": "crossField",
+  "226-crio-inherits-mirror-ca": "crossField",
+  "228-cluster-registry-mirror-twice": "crossField",
+  "229-cluster-registry-secret-unset": "crossField",
 };
 
 const badCases = yamlFiles(BAD_DIR).map((file) => file.slice(BAD_DIR.length + 1).replace(/\.yaml$/, ""));
