@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { parse } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
 import { ContainerdConfig } from "../../src/config/runtime";
-import { CONTAINERD_CONFIG_PATH, renderCredentialFragment } from "../../src/components/runtime/containerd-render";
+import { BASE_RUNTIME_SPEC_DIR, CONTAINERD_CONFIG_PATH, renderCredentialFragment } from "../../src/components/runtime/containerd-render";
 import { containerdFeatures } from "../../src/catalog/containerd-features";
-import { parseStackFile } from "../../src/config/stack";
+import { parseStackFile, StackConfig, validateStackConfig } from "../../src/config/stack";
+import { planCluster } from "../../src/plan/cluster-plan";
 import { containerdBinDir, DebianContainerdLine, debianContainerdLine, debianContainerdVersion, NO_BINARY_HERE } from "../support/containerd-binaries";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
 import { missingTools } from "../support/tools";
@@ -55,6 +56,52 @@ function stackRuntime(name: string): { config: ContainerdConfig; cgroupDriver: s
   const runtime = cluster.pools[0]!.runtime;
   if (runtime.kind !== "containerd") throw new Error(`${name} is not a containerd case`);
   return { config: runtime, cgroupDriver: cluster.kubelet.cgroupDriver };
+}
+
+const SETTINGS = ["maxContainerLogLineSize", "unprivilegedPorts", "unprivilegedIcmp", "deviceOwnershipFromSecurityContext"] as const;
+const CRI_KEYS: Record<(typeof SETTINGS)[number], string> = {
+  maxContainerLogLineSize: "max_container_log_line_size",
+  unprivilegedPorts: "enable_unprivileged_ports",
+  unprivilegedIcmp: "enable_unprivileged_icmp",
+  deviceOwnershipFromSecurityContext: "device_ownership_from_security_context",
+};
+
+/** Every typed daemon setting the stack sets is the value containerd's dump reports, on the table it reads. */
+function expectTypedSettings(dumped: Table, config: ContainerdConfig): void {
+  const features = containerdFeatures(config.version)!;
+  const cri = dumped.plugins[features.criRuntimePlugin] as Table;
+  if (config.logLevel) expect(dumped.debug.level, "debug.level").toBe(config.logLevel);
+  if (config.metricsAddress) expect(dumped.metrics.address, "metrics.address").toBe(config.metricsAddress);
+  for (const setting of SETTINGS) {
+    if (config[setting] !== undefined) expect(cri[CRI_KEYS[setting]], `${features.criRuntimePlugin}.${CRI_KEYS[setting]}`).toBe(config[setting]);
+  }
+  for (const [handler, spec] of Object.entries(config.runtimes)) {
+    if (spec.baseRuntimeSpec) expect(cri.containerd.runtimes[handler].base_runtime_spec, `${handler} base_runtime_spec`).toMatch(new RegExp(`^${BASE_RUNTIME_SPEC_DIR}/${handler}-[0-9a-f]{12}\\.json$`));
+  }
+}
+
+function typedSettingsStack(version: string, on: boolean): StackConfig {
+  return validateStackConfig("settings", {
+    "kubeplug:cluster": {
+      name: "settings",
+      ssh: { privateKeyPath: "k", insecureSkipHostKeyCheck: true },
+      pools: [{
+        name: "p",
+        runtime: {
+          kind: "containerd",
+          version,
+          logLevel: on ? "debug" : "warn",
+          metricsAddress: on ? "127.0.0.1:1338" : "[::1]:9338",
+          maxContainerLogLineSize: on ? 65536 : -1,
+          unprivilegedPorts: on,
+          unprivilegedIcmp: on,
+          deviceOwnershipFromSecurityContext: on,
+          runtimes: { runc: { engine: "runc", baseRuntimeSpec: { ociVersion: "1.1.0", process: { cwd: "/", user: { uid: 0, gid: 0 }, rlimits: [{ type: "RLIMIT_NOFILE", hard: 4096, soft: 4096 }] } } } },
+        },
+      }],
+      nodes: [{ name: "n", pool: "p", address: "192.0.2.1" }],
+    },
+  }).config;
 }
 
 describe.skipIf(skip)(`containerd config dump of rendered configs${skip ? ` (skipped: ${skip})` : ""}`, () => {
@@ -108,6 +155,7 @@ describe.skipIf(skip)(`containerd config dump of rendered configs${skip ? ` (ski
       for (const c of rendered.credentials) {
         expect(imagesPlugin.registry.configs[c.host].auth).toMatchObject({ username: c.username, password });
       }
+      expectTypedSettings(dumped, config);
     });
 
     it(`kubeplug's pre-write check accepts it on containerd ${debianContainerdVersion(line)}`, () => {
@@ -115,11 +163,17 @@ describe.skipIf(skip)(`containerd config dump of rendered configs${skip ? ` (ski
     });
   });
 
-  it("the v2-full overrides reach containerd 1.7 (max_container_log_line_size, metrics)", () => {
-    const rendered = planGoldenCase("containerd-v2-full").pools[0]!.containerd!;
-    const dumped = parse(dump(containerdBinDir("1.7"), rendered.configToml).stdout) as Table;
-    expect(dumped.plugins["io.containerd.grpc.v1.cri"].max_container_log_line_size).toBe(32768);
-    expect(dumped.metrics.address).toBe("127.0.0.1:1338");
+  // Each typed setting, both ways where it is a switch, on every line Debian builds; the golden cases
+  // above carry one combination each.
+  describe.each(["1.6", "1.7", "2.1"] as const)("typed daemon settings on containerd %s", (line) => {
+    it.each([true, false])("are the values containerd reports (switches %s)", (on) => {
+      const config = typedSettingsStack(debianContainerdVersion(line), on);
+      const rendered = planCluster(config).pools[0]!.containerd!;
+      const result = dump(containerdBinDir(line), rendered.configToml);
+      expect(result.status, result.stderr).toBe(0);
+      const runtime = config.cluster.pools[0]!.runtime as ContainerdConfig;
+      expectTypedSettings(parse(result.stdout) as Table, runtime);
+    });
   });
 
   it("containerd 1.6 silently reads a version 3 file as version 2 defaults, and kubeplug refuses it", () => {
