@@ -86,6 +86,10 @@ export function planRuntimeComponent(
   const cgroupDriver = kubeletCgroupDriver.parse(settings.kubeletCgroupDriver);
   const context: PoolContext = { cgroupDriver, arches: [...new Set(nodes.map(arch))], downloads, cni, virtualization: settings.virtualization };
   (check as (config: unknown, at: Locator, context: PoolContext) => void)(config, at, context);
+  // Overrides replace hosts of kubeplug:cluster.registries; a component on its own inherits none.
+  for (const host of Object.keys(config.registries.overrides)) {
+    at.child("registries", "overrides", host).problem(`a ${kind} component on its own inherits no cluster registries, so there is nothing to override; put ${host} under registries.hosts`);
+  }
   checkHostKeyPolicies(nodes, findings.at("nodes"));
   failOn(findings.problems);
   const piece = planPoolRuntime(config, { pool: name, cgroupDriver, cni, downloads }, at);

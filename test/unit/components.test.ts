@@ -54,6 +54,7 @@ beforeAll(async () => {
     });
     new RuntimeClass("gvisor", { handler: "gvisor", nodeSelector: { sandbox: "yes" }, nodes: CLASS_NODES });
     attempt("containerd", () => new ContainerdRuntime("bad-ctr", { nodes: [{ name: "x1", connection: { host: "192.0.2.1", hostKey } }], config: { version: "9.1.0" }, downloads: { cacheDir: "var/cache" } }));
+    attempt("registryOverrides", () => new ContainerdRuntime("lone", { nodes: [{ name: "l1", connection: { host: "192.0.2.3", hostKey } }], config: { version: "2.1.9", registries: { overrides: { "docker.io": { mirrors: [] } } } } }));
     attempt("hostKeys", () =>
       new ContainerdRuntime("unpinned", {
         nodes: [
@@ -138,6 +139,13 @@ describe("ContainerdRuntime on its own", () => {
     expect(refused.containerd).toBeInstanceOf(KubeplugConfigError);
     expect((refused.containerd as Error).message).toContain('downloads.cacheDir: "var/cache"');
     expect(registeredNames().filter((n) => n.startsWith("bad-ctr") || n.startsWith("x1-"))).toEqual([]);
+  });
+
+  it("refuses registry overrides, which only replace hosts a cluster passes down", () => {
+    expect((refused.registryOverrides as Error).message).toContain(
+      'containerd.registries.overrides["docker.io"]: a containerd component on its own inherits no cluster registries, so there is nothing to override; put docker.io under registries.hosts',
+    );
+    expect(registeredNames().filter((n) => n.startsWith("lone") || n.startsWith("l1-"))).toEqual([]);
   });
 });
 
