@@ -72,10 +72,14 @@ describe.skipIf(skip)(`containerd on real test nodes${skip ? ` (skipped: ${skip}
   const figure = () => scenarios.last();
   const onNode = (node: string, script: string) => runOnNode(bed, node, script);
 
+  const LIMITS_DIR = "/etc/systemd/system/containerd.service.d";
+  const LIMITS_DROP_IN = `${LIMITS_DIR}/50-kubeplug-limits.conf`;
+  const openFiles = (node: string) => onNode(node, "awk '/^Max open files/ { print $4 }' /proc/$(systemctl show -p MainPID --value containerd)/limits");
+
   /** What must not move when nothing changes: file hashes and mtimes, and containerd's PID. */
   async function snapshot(node: string) {
     return {
-      files: await onNode(node, "find /etc/containerd -type f ! -name '*.kubeplug.bak' -printf '%p %T@ %m\\n' | sort; find /etc/containerd -type f ! -name '*.kubeplug.bak' | sort | xargs sha256sum"),
+      files: await onNode(node, `dirs="/etc/containerd $(ls -d ${LIMITS_DIR} 2>/dev/null || true)"; find $dirs -type f ! -name '*.kubeplug.bak' -printf '%p %T@ %m\\n' | sort; find $dirs -type f ! -name '*.kubeplug.bak' | sort | xargs sha256sum`),
       mainPid: await onNode(node, "systemctl show -p MainPID --value containerd"),
     };
   }
@@ -169,6 +173,63 @@ describe.skipIf(skip)(`containerd on real test nodes${skip ? ` (skipped: ${skip}
     good = () => {
       const next = previous();
       pool(next, "edge").runtime.sandboxImage = "registry.k8s.io/pause:3.9";
+      return next;
+    };
+  });
+
+  it("change: unit limits and daemon settings land as an owned drop-in and config keys, containerd restarts once, and a re-run changes nothing", async () => {
+    // The test machine caps open files (20000 here), and PID 1 of a node inherits that hard limit: ask for less.
+    const hard = Number(await onNode("node3", "awk '/^Max open files/ { print $5 }' /proc/1/limits"));
+    const nofile = Math.min(hard, 524288) - 1;
+    const stack = good();
+    Object.assign(pool(stack, "edge").runtime, { serviceLimits: { LimitNOFILE: nofile, TasksMax: "infinity" }, logLevel: "debug", unprivilegedPorts: false });
+    const pid = (await snapshot("node3")).mainPid;
+    const report = await apply("unit limits and daemon settings (edge pool)", stack);
+    expect(report.ok).toBe(true);
+    expect(report.commands.filter((c) => c.status === "ok").map((c) => c.name)).toEqual(["node3-containerd-configure"]);
+    const configure = command(report, "node3-containerd-configure");
+    expect([...configure.result!.changed].sort()).toEqual(["/etc/containerd/config.toml", LIMITS_DROP_IN]);
+    expect(configure.result!.restarted).toEqual(["containerd"]);
+    expect(configure.stdout).not.toContain("warning");
+    expect((await snapshot("node3")).mainPid).not.toBe(pid);
+    expect(await openFiles("node3")).toBe(String(nofile));
+    expect(await onNode("node3", "systemctl show -p TasksMax --value containerd")).toBe("infinity");
+    const dump = await onNode("node3", "containerd config dump");
+    expect(dump).toMatch(/\[debug\][^[]*level = ['"]debug['"]/);
+    expect(dump).toMatch(/enable_unprivileged_ports = false/);
+
+    const before = await snapshot("node3");
+    const again = await apply("unit limits, second apply (all steps re-run)", stack, { stateless: true });
+    expect(again.ok).toBe(true);
+    for (const c of again.commands) expect({ name: c.name, changed: c.result?.changed, restarted: c.result?.restarted }).toEqual({ name: c.name, changed: [], restarted: [] });
+    expect(await snapshot("node3")).toEqual(before);
+    figure().lost = `nothing; LimitNOFILE=${nofile} in effect; second run: 0 files written, 0 restarts`;
+
+    // Above PID 1's hard limit systemd starts containerd with the lower limit, silently: the step says so.
+    if (hard < 1048576) {
+      pool(stack, "edge").runtime.serviceLimits.LimitNOFILE = hard + 1;
+      const capped = command(await apply("unit limit above the node's hard limit (edge pool)", stack), "node3-containerd-configure");
+      expect(capped.status).toBe("ok");
+      expect(capped.stdout).toContain(`warning: containerd runs with LimitNOFILE=${hard}, not the ${hard + 1} that ${LIMITS_DROP_IN} sets: systemd on this node cannot raise it above its own hard limit (${hard})`);
+      expect(await openFiles("node3")).toBe(String(hard));
+      figure().lost = `nothing; the step warns that containerd runs with ${hard}`;
+    }
+  });
+
+  it("change: dropping the unit limits removes kubeplug's drop-in and restarts containerd on the unit's own limits", async () => {
+    const stack = good();
+    Object.assign(pool(stack, "edge").runtime, { logLevel: "debug", unprivilegedPorts: false });
+    const report = await apply("unit limits dropped (edge pool)", stack);
+    expect(report.ok).toBe(true);
+    const result = command(report, "node3-containerd-configure").result!;
+    expect(result.restarted).toEqual(["containerd"]);
+    expect(await onNode("node3", `test -e ${LIMITS_DROP_IN} && echo present || echo absent`)).toBe("absent");
+    expect(await onNode("node3", "systemctl show -p DropInPaths --value containerd")).not.toContain(LIMITS_DROP_IN);
+    figure().lost = "nothing; 1 drop-in removed, 1 restart";
+    const previous = good;
+    good = () => {
+      const next = previous();
+      Object.assign(pool(next, "edge").runtime, { logLevel: "debug", unprivilegedPorts: false });
       return next;
     };
   });

@@ -132,6 +132,36 @@ kp_service_limits_retired() {
   [ "$KP_SERVICE_UNIT_CHANGED" = 0 ] || kp_service_mark "$KP_SERVICE_PENDING" restart
 }
 
+# kp_service_limits_effective: systemd starts a unit whose limit is above its own hard limit with the
+# lower one, and says nothing (nspawn nodes, container hosts), so the daemon's own limits are compared
+# with the drop-in and a difference is reported.
+kp_service_limits_effective() {
+  [ "$KP_UNIT_LIMITS_RENDERED" = 1 ] || return 0
+  local pid key value row want have
+  pid=$(systemctl show -p MainPID --value "$KP_SERVICE")
+  [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r "/proc/$pid/limits" ] || return 0
+  while IFS='=' read -r key value; do
+    case $key in
+      LimitNOFILE) row='Max open files' ;;
+      LimitNPROC) row='Max processes' ;;
+      LimitCORE) row='Max core file size' ;;
+      LimitMEMLOCK) row='Max locked memory' ;;
+      *) continue ;;
+    esac
+    want=$value
+    [ "$want" != infinity ] || want=unlimited
+    have=$(kp_process_limit "$pid" "$row")
+    if [ "$have" != "$want" ]; then
+      kp_warn "$KP_SERVICE runs with $key=$have, not the $value that $KP_UNIT_LIMITS sets: systemd on this node cannot raise it above its own hard limit ($(kp_process_limit 1 "$row" hard))"
+    fi
+  done <"$KP_UNIT_LIMITS"
+}
+
+# kp_process_limit PID ROW [hard]: a process's soft (or hard) limit as /proc/PID/limits shows it.
+kp_process_limit() {
+  awk -v row="$2" -v col="${3:-soft}" 'index($0, row) == 1 { $0 = substr($0, length(row) + 1); print (col == "hard" ? $2 : $1) }' "/proc/$1/limits"
+}
+
 # kp_service_unpack_release DIR: downloads and verifies the release tarball, then unpacks it into DIR;
 # any failure happens before a single file is installed.
 kp_service_unpack_release() {

@@ -37,3 +37,4 @@ kp_service_limits_retired
 [ "$KP_SERVICE_UNIT_CHANGED" = 0 ] || restart=1
 
 kp_service_settle "$restart" 0 "$KP_CONFIG_PATH"
+kp_service_limits_effective

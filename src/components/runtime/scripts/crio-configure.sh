@@ -54,3 +54,4 @@ kp_service_limits_retired
 [ "$KP_SERVICE_UNIT_CHANGED" = 0 ] || restart=1
 
 kp_service_settle "$restart" "$reload" "$KP_CRIO_DROP_IN"
+kp_service_limits_effective
