@@ -293,6 +293,24 @@ describe.skipIf(skip)(`CRI-O and OCI runtimes on real test nodes, from stand-in 
     expect(await on("node3", `grep -rlsF -e '${PASSWORD}' -e '${old}' /etc /var /run /tmp /root 2>/dev/null || true`)).toBe("");
     scenarios.last().lost = "nothing; 1 file, reload only (same MainPID)";
   });
+
+  it("CRI-O: unit limits land as an owned drop-in and restart crio once; a second apply changes nothing", async () => {
+    const limits = "/etc/systemd/system/crio.service.d/50-kubeplug-limits.conf";
+    // PID 1 of a node inherits the test machine's hard limit on open files: ask for less.
+    const hard = Number(await on("node3", "awk '/^Max open files/ { print $5 }' /proc/1/limits"));
+    const nofile = Math.min(hard, 524288) - 1;
+    const pool = crioPool([MIRROR_5000, "http://10.231.0.1:5001"], "mirrorPasswordRotated");
+    Object.assign(pool.runtime, { serviceLimits: { LimitNOFILE: nofile } });
+    const report = await scenarios.apply("crio: unit limits", stack("node3", pool), { stateFile: crioState() });
+    expect(report.ok, failures(report)).toBe(true);
+    expect(command(report, "node3-crio-configure").result).toMatchObject({ changed: [limits], restarted: ["crio"] });
+    expect(await on("node3", "awk '/^Max open files/ { print $4 }' /proc/$(systemctl show -p MainPID --value crio)/limits")).toBe(String(nofile));
+    const snapshot = () => Promise.all([crioSnapshot(), on("node3", `stat -c '%n %Y %a' ${limits}; sha256sum ${limits}`)]);
+    const before = await snapshot();
+    expectNothingChanged(await scenarios.apply("crio: unit limits, second apply (all steps re-run)", stack("node3", pool)));
+    expect(await snapshot()).toEqual(before);
+    scenarios.last().lost = `nothing; LimitNOFILE=${nofile} in effect; second run: 0 files written, 0 restarts`;
+  });
 });
 
 function fileSha256Of(data: Buffer): string {
