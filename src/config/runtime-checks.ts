@@ -1,6 +1,7 @@
 import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
 import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../catalog/containerd-features";
 import { EngineHandler, engineFacts, needsKvm } from "../catalog/engines";
+import { urlAuthority } from "../util/url";
 import { versionAtLeast } from "../util/version";
 import { checkContainerdOverrides, checkTypedOverrides } from "./containerd-overrides";
 import { Locator } from "./findings";
@@ -46,7 +47,7 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
       `containerd ${features.line} replaces a whole plugin table with an imported file's table: a drop-in that sets any CRI key drops every CRI setting kubeplug renders`,
     );
   }
-  checkRegistries(config, at.child("registries"));
+  checkRegistries(config, at.child("registries"), features);
   checkTypedOverrides(config.overrides, at.child("overrides"), features);
   checkContainerdOverrides(config.overrides, at.child("overrides"), features, config.version);
 }
@@ -119,12 +120,38 @@ export function requireArtifact(at: Locator, artifact: Parameters<typeof resolve
   }
 }
 
-function checkRegistries(config: ContainerdConfig, at: Locator): void {
+function checkRegistries(config: ContainerdConfig, at: Locator, features: ContainerdFeatures): void {
   checkDuplicateMirrors(config.registries.hosts, at);
   for (const [host, registry] of Object.entries(config.registries.hosts)) {
-    registry.mirrors.forEach((mirror, i) => checkEndpoint(mirror, at.child("hosts", host, "mirrors", i)));
-    if (registry.server) checkEndpoint(registry.server, at.child("hosts", host, "server"));
+    registry.mirrors.forEach((mirror, i) => {
+      checkEndpoint(mirror, at.child("hosts", host, "mirrors", i));
+      if (mirror.auth) warnCredentialTable(mirror.url, at.child("hosts", host, "mirrors", i, "auth"), features);
+    });
+    if (registry.server) {
+      checkEndpoint(registry.server, at.child("hosts", host, "server"));
+      if (registry.server.auth) warnCredentialTable(registry.server.url, at.child("hosts", host, "server", "auth"), features);
+    }
   }
+}
+
+/**
+ * hosts.toml has no credential field, so kubeplug writes credentials to config.toml, where 1.7 and 2.x log them as
+ * deprecated. containerd's docs/cri/registry.md (v2.1.4): the table "will NOT have an equivalent way to store
+ * unencrypted secrets in the host configuration files" and stays "until a suitable secret management alternative is
+ * available as a plugin"; for pulls kubelet makes, image pull secrets or a kubelet credential provider replace it.
+ */
+export function credentialTableWarning(url: string, features: ContainerdFeatures): string | undefined {
+  if (!features.registryConfigsDeprecated) return undefined;
+  const host = urlAuthority(url);
+  const transfer = features.registryConfigsDisableTransferService
+    ? `; while the table is there, containerd ${features.line} also pulls every image of the node without its transfer service ("Falling back to local image pull mode")`
+    : "";
+  return `containerd ${features.line} logs the credential table kubeplug writes for ${host} (registry.configs."${host}".auth in config.toml) as deprecated: "\`configs\` is deprecated, please use \`config_path\` instead"; hosts.toml has no credential field, and containerd keeps the table until a secret plugin replaces it (removal announced for 2.4). For pods, Kubernetes image pull secrets or a kubelet credential provider replace it${transfer}`;
+}
+
+function warnCredentialTable(url: string, at: Locator, features: ContainerdFeatures): void {
+  const message = credentialTableWarning(url, features);
+  if (message) at.warn(message);
 }
 
 /** The same mirror twice is a copy-paste slip: the second entry would never be tried. */
