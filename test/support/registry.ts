@@ -58,8 +58,8 @@ export interface TestPki {
   serverKey: string;
 }
 
-/** A throwaway CA and a server certificate for 127.0.0.1 signed by it (EC P-256, valid two days). */
-export function makeTestPki(dir: string): TestPki {
+/** A throwaway CA and a server certificate for `ips` (default 127.0.0.1) signed by it (EC P-256, valid two days). */
+export function makeTestPki(dir: string, ips: readonly string[] = ["127.0.0.1"]): TestPki {
   mkdirSync(dir, { recursive: true });
   const certDir = join(dir, "certs");
   mkdirSync(certDir, { recursive: true });
@@ -68,8 +68,8 @@ export function makeTestPki(dir: string): TestPki {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   ssl("req", "-x509", ...ec, "-keyout", p("ca.key"), "-out", join(certDir, "ca.crt"), "-days", "2", "-subj", "/CN=kubeplug test CA",
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-  ssl("req", ...ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=127.0.0.1");
-  writeFileSync(p("server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n");
+  ssl("req", ...ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", `/CN=${ips[0]}`);
+  writeFileSync(p("server.ext"), `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(",")}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`);
   ssl("x509", "-req", "-in", p("server.csr"), "-CA", join(certDir, "ca.crt"), "-CAkey", p("ca.key"), "-CAcreateserial",
     "-out", p("server.crt"), "-days", "2", "-extfile", p("server.ext"));
   const caCert = join(certDir, "ca.crt");
@@ -83,20 +83,24 @@ export function writeHtpasswd(path: string, user: string, password: string): voi
 
 /** One line of the registry's access log (Apache combined format, which distribution writes to stdout). */
 export interface AccessLine {
+  /** The client's address, as the registry saw it. */
+  remote: string;
   method: string;
   uri: string;
   status: number;
   userAgent: string;
 }
 
-const ACCESS_LINE = /^\S+ - \S+ \[[^\]]+\] "(\S+) (\S+) HTTP\/[\d.]+" (\d{3}) \S+ "[^"]*" "([^"]*)"$/;
+const ACCESS_LINE = /^(\S+) - \S+ \[[^\]]+\] "(\S+) (\S+) HTTP\/[\d.]+" (\d{3}) \S+ "[^"]*" "([^"]*)"$/;
 
 export interface RegistryOptions {
   /** Names the instance in messages and its log file. */
   name: string;
   netns: string;
-  /** Port on 127.0.0.1 in `netns`. */
+  /** Port on `address` in `netns`. */
   port: number;
+  /** Default 127.0.0.1; e.g. the host's address on a test bed's link. */
+  address?: string;
   storage: string;
   workDir: string;
   tls?: { cert: string; key: string };
@@ -105,9 +109,9 @@ export interface RegistryOptions {
 
 export interface TestRegistry {
   name: string;
-  /** `https://127.0.0.1:<port>` or `http://...`. */
+  /** `https://<address>:<port>` or `http://...`. */
   url: string;
-  /** `127.0.0.1:<port>`. */
+  /** `<address>:<port>`. */
   host: string;
   pid: number;
   logPath: string;
@@ -121,7 +125,7 @@ export interface TestRegistry {
 export async function startRegistry(options: RegistryOptions): Promise<TestRegistry> {
   const { name, netns, port, workDir } = options;
   mkdirSync(workDir, { recursive: true });
-  const host = `127.0.0.1:${port}`;
+  const host = `${options.address ?? "127.0.0.1"}:${port}`;
   const config = [
     "version: 0.1",
     "log:",
@@ -167,7 +171,7 @@ export async function startRegistry(options: RegistryOptions): Promise<TestRegis
     mark: () => Buffer.byteLength(read()),
     requests: (from = 0) => Buffer.from(read()).subarray(from).toString("utf8").split("\n").flatMap((line) => {
       const m = ACCESS_LINE.exec(line);
-      return m ? [{ method: m[1]!, uri: m[2]!, status: Number(m[3]), userAgent: m[4]! }] : [];
+      return m ? [{ remote: m[1]!, method: m[2]!, uri: m[3]!, status: Number(m[4]), userAgent: m[5]! }] : [];
     }),
     stop,
   };
