@@ -37,6 +37,21 @@ export interface ContainerdFeatures {
    * with Debian bookworm's crun 1.8.1 under containerd 2.1.9 in test/real/runtime-handlers).
    */
   readonly minEngineVersions: Readonly<Partial<Record<"crun", string>>>;
+  /**
+   * The credential table kubeplug writes (`registry.configs."<host>".auth` in config.toml) is logged as deprecated
+   * at start-up ("`configs` is deprecated, please use `config_path` instead") and listed by `ctr deprecations list`
+   * (io.containerd.deprecation/cri-registry-configs): from 1.7, not in 1.6. Still read by every supported line;
+   * removal is announced for 2.4 (RELEASES.md and pkg/deprecation/deprecation.go at v2.3.4). ValidatePluginConfig in
+   * pkg/cri/config/config.go at v1.7.24, ValidateImageConfig in internal/cri/config/config.go at v2.1.4; seen in the
+   * logs of 1.7.24 and 2.1.9 in test/real/registry.real.test.ts.
+   */
+  readonly registryConfigsDeprecated: boolean;
+  /**
+   * The CRI pulls through the transfer service by default (2.1+), and any `registry.configs` entry turns that off
+   * for every pull of the node ("Falling back to local image pull mode"): CheckLocalImagePullConfigs in
+   * internal/cri/config/config.go at v2.1.4 (absent in 2.0, which always pulls locally).
+   */
+  readonly registryConfigsDisableTransferService: boolean;
 }
 
 const V2_CRI = "io.containerd.grpc.v1.cri";
@@ -107,6 +122,8 @@ function line(major: number, minor: number): ContainerdFeatures | undefined {
       defaultImports: [],
       endOfLife: minor === 6,
       minEngineVersions: {},
+      registryConfigsDeprecated: minor === 7,
+      registryConfigsDisableTransferService: false,
     };
   }
   if (major === 2) {
@@ -122,6 +139,8 @@ function line(major: number, minor: number): ContainerdFeatures | undefined {
       defaultImports: ["/etc/containerd/conf.d/*.toml"],
       endOfLife: false,
       minEngineVersions: { crun: "1.14.3" },
+      registryConfigsDeprecated: true,
+      registryConfigsDisableTransferService: minor >= 1,
     };
   }
   return undefined;

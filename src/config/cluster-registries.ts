@@ -1,3 +1,4 @@
+import { containerdFeatures } from "../catalog/containerd-features";
 import { ClusterConfig, PoolConfig } from "./cluster";
 import { CrioRegistryConfig } from "./crio";
 import { Locator } from "./findings";
@@ -11,7 +12,13 @@ import { checkRegistryHosts } from "./runtime-checks";
 export function checkClusterRegistries(cluster: ClusterConfig, at: Locator): void {
   const inherited = cluster.registries.hosts;
   const here = at.child("registries");
-  checkRegistryHosts(inherited, here);
+  for (const [host, entry] of Object.entries(inherited)) {
+    const lines = cluster.pools.flatMap((pool) => {
+      const features = pool.runtime.kind === "containerd" && !(host in pool.runtime.registries.overrides) ? containerdFeatures(pool.runtime.version) : undefined;
+      return features ? [features] : [];
+    });
+    checkRegistryHosts({ [host]: entry }, here, lines);
+  }
   cluster.pools.forEach((pool, i) => {
     const registries = at.child("pools", i, "runtime", "registries");
     for (const host of Object.keys(pool.runtime.registries.hosts)) {

@@ -1,6 +1,7 @@
 import { Arch, DownloadSettings, resolveArtifact } from "../catalog/artifacts";
 import { containerdFeatures, ContainerdFeatures, SUPPORTED_CONTAINERD_LINES } from "../catalog/containerd-features";
 import { EngineHandler, engineFacts, needsKvm } from "../catalog/engines";
+import { urlAuthority } from "../util/url";
 import { versionAtLeast } from "../util/version";
 import { checkContainerdOverrides, checkTypedOverrides } from "./containerd-overrides";
 import { Locator } from "./findings";
@@ -46,8 +47,8 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
       `containerd ${features.line} replaces a whole plugin table with an imported file's table: a drop-in that sets any CRI key drops every CRI setting kubeplug renders`,
     );
   }
-  checkRegistryHosts(config.registries.hosts, at.child("registries"));
-  checkRegistryHosts(config.registries.overrides, at.child("registries"), "overrides");
+  checkRegistryHosts(config.registries.hosts, at.child("registries"), [features]);
+  checkRegistryHosts(config.registries.overrides, at.child("registries"), [features], "overrides");
   checkTypedOverrides(config.overrides, at.child("overrides"), features);
   checkContainerdOverrides(config.overrides, at.child("overrides"), features, config.version);
 }
@@ -120,13 +121,39 @@ export function requireArtifact(at: Locator, artifact: Parameters<typeof resolve
   }
 }
 
-/** Checks containerd host entries under `at.<key>` (a pool's hosts or overrides, or the cluster's hosts). */
-export function checkRegistryHosts(hosts: Readonly<Record<string, RegistryHostConfig>>, at: Locator, key = "hosts"): void {
+/**
+ * Checks containerd host entries under `at.<key>`: a pool's hosts or overrides, or the cluster's hosts with
+ * the containerd lines of every pool that inherits them (so a warning prints once, for all of them).
+ */
+export function checkRegistryHosts(hosts: Readonly<Record<string, RegistryHostConfig>>, at: Locator, lines: readonly ContainerdFeatures[], key = "hosts"): void {
   checkDuplicateMirrors(hosts, at, key);
   for (const [host, registry] of Object.entries(hosts)) {
-    registry.mirrors.forEach((mirror, i) => checkEndpoint(mirror, at.child(key, host, "mirrors", i)));
-    if (registry.server) checkEndpoint(registry.server, at.child(key, host, "server"));
+    const endpoints = [...registry.mirrors.map((m, i) => [m, at.child(key, host, "mirrors", i)] as const), ...(registry.server ? [[registry.server, at.child(key, host, "server")] as const] : [])];
+    for (const [endpoint, here] of endpoints) {
+      checkEndpoint(endpoint, here);
+      const warning = endpoint.auth ? credentialTableWarning(endpoint.url, lines) : undefined;
+      if (warning) here.child("auth").warn(warning);
+    }
   }
+}
+
+/**
+ * hosts.toml has no credential field, so kubeplug writes credentials to config.toml, where 1.7 and 2.x log them as
+ * deprecated. containerd's docs/cri/registry.md (v2.1.4): the table "will NOT have an equivalent way to store
+ * unencrypted secrets in the host configuration files" and stays "until a suitable secret management alternative is
+ * available as a plugin"; for pulls kubelet makes, image pull secrets or a kubelet credential provider replace it.
+ */
+export function credentialTableWarning(url: string, lines: readonly ContainerdFeatures[]): string | undefined {
+  const names = (list: readonly ContainerdFeatures[]) => [...new Set(list.map((f) => f.line))].sort().join(", ");
+  const deprecated = lines.filter((f) => f.registryConfigsDeprecated);
+  if (deprecated.length === 0) return undefined;
+  const host = urlAuthority(url);
+  const logs = names(deprecated).includes(",") ? "log" : "logs";
+  const local = deprecated.filter((f) => f.registryConfigsDisableTransferService);
+  const transfer = local.length > 0
+    ? `; while the table is there, containerd ${names(local)} also pulls every image of the node without its transfer service ("Falling back to local image pull mode")`
+    : "";
+  return `containerd ${names(deprecated)} ${logs} the credential table kubeplug writes for ${host} (registry.configs."${host}".auth in config.toml) as deprecated: "\`configs\` is deprecated, please use \`config_path\` instead"; hosts.toml has no credential field, and containerd keeps the table until a secret plugin replaces it (removal announced for 2.4). For pods, Kubernetes image pull secrets or a kubelet credential provider replace it${transfer}`;
 }
 
 /** The same mirror twice is a copy-paste slip: the second entry would never be tried. */

@@ -47,6 +47,11 @@ export interface PrivateContainerdOptions {
   cniBinDir?: string;
   /** Files to write into the CNI conf dir, by file name (`10-test.conflist`: JSON). */
   cniConflists?: Record<string, string>;
+  /**
+   * A network namespace to run in (`/proc/<pid>/ns/net` of a process the caller holds), e.g. one where test
+   * registries listen; default: a new one of containerd's own, with `lo` up.
+   */
+  netns?: string;
 }
 
 export interface PrivateContainerd {
@@ -61,7 +66,7 @@ export interface PrivateContainerd {
   logPath: string;
   cniConfDir: string;
   /**
-   * The network namespace containerd runs in, its own: CNI bridges, veths, routes and iptables rules land there
+   * The network namespace containerd runs in, its own unless `netns` was given: CNI bridges, veths, routes and iptables rules land there
    * and vanish with it, and host-network pods share it. Reach pod IPs with `nsenter --net=<netns>`.
    */
   netns: string;
@@ -175,8 +180,10 @@ export async function startPrivateContainerd(options: PrivateContainerdOptions):
   const ctr = existsSync(join(binDir, "ctr")) ? join(binDir, "ctr") : "ctr";
 
   const containerd = [join(binDir, "containerd"), "--config", configPath];
-  // unshare and sh both exec, so the PID spawned is containerd's own; lo must be up for the CRI stream server.
-  const argv = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', ...containerd];
+  // unshare, nsenter and sh all exec, so the PID spawned is containerd's own; lo must be up for the CRI stream server.
+  const argv = options.netns
+    ? ["nsenter", `--net=${options.netns}`, "--", ...containerd]
+    : ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', ...containerd];
   const log = openSync(logPath, "a");
   const env = { ...process.env, PATH: `${binDir}:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}` };
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", log, log], env });
@@ -208,7 +215,7 @@ export async function startPrivateContainerd(options: PrivateContainerdOptions):
   };
 
   const handle: PrivateContainerd = {
-    address: paths.address, workDir, pid, ctr, configPath, logPath, cniConfDir: paths.cniConfDir, netns: `/proc/${pid}/ns/net`, stop,
+    address: paths.address, workDir, pid, ctr, configPath, logPath, cniConfDir: paths.cniConfDir, netns: options.netns ?? `/proc/${pid}/ns/net`, stop,
   };
   try {
     await waitForCri(handle, () => exited, START_TIMEOUT_MS);

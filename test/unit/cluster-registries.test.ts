@@ -57,6 +57,17 @@ describe("kubeplug:cluster.registries", () => {
     ]);
   });
 
+  it("names every containerd line that logs the inherited credential table in one warning", () => {
+    const auth = { username: "puller", password: { from: "config", key: "pullPassword" } };
+    const { warnings } = validateStackConfig("reg", {
+      ...stack({ registries: { hosts: { "registry.internal.example": { server: { url: "https://registry.internal.example", auth } } } } }, [containerd("1.6.20"), containerd("1.7.24"), containerd("2.1.4"), containerd("2.1.9")]),
+      "kubeplug:pullPassword": { secure: "v1:stand-in" },
+    });
+    const credential = warnings.filter((w) => w.message.includes("credential table"));
+    expect(credential.map((w) => w.path)).toEqual(['kubeplug:cluster.registries.hosts["registry.internal.example"].server.auth']);
+    expect(credential[0]!.message).toMatch(/^containerd 1\.7, 2\.1 log the credential table kubeplug writes for registry\.internal\.example .*; while the table is there, containerd 2\.1 also pulls every image/);
+  });
+
   it("lets a pool add hosts and replace an inherited one per host", () => {
     const files = nodeFiles(
       stack({ registries: { hosts: { "docker.io": { mirrors: [MIRROR] } } } }, [

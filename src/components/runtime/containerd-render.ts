@@ -8,6 +8,7 @@ import { hostsTomlFiles } from "./hosts-toml";
 import { containerdHandlerTable, containerdRuntimeFiles } from "./oci-runtimes";
 import { TomlTable, TomlValue } from "../../util/toml";
 import { unitLimitsDropIn } from "./unit-limits";
+import { urlAuthority } from "../../util/url";
 
 /** Settings the runtime takes from other domains of the stack. */
 export interface ContainerdContext {
@@ -199,7 +200,7 @@ function registryCredentials(hosts: Record<string, RegistryHostConfig>): Registr
   for (const name of Object.keys(hosts).sort()) {
     const host = hosts[name]!;
     for (const endpoint of [...host.mirrors, ...(host.server ? [host.server] : [])]) {
-      if (endpoint.auth) credentials.push({ host: new URL(endpoint.url).host, ...endpoint.auth });
+      if (endpoint.auth) credentials.push({ host: urlAuthority(endpoint.url), ...endpoint.auth });
     }
   }
   return credentials;

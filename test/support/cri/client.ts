@@ -143,6 +143,11 @@ export class CriClient {
     return this.call(this.runtime, "Status", { verbose });
   }
 
+  /** Pulls as kubelet does without an image pull secret (so containerd's own registry config decides); returns the image ref. */
+  async pullImage(image: string, deadlineMs = this.deadlineMs): Promise<string> {
+    return (await this.call<{ imageRef: string }>(this.image, "PullImage", { image: { image } }, deadlineMs)).imageRef;
+  }
+
   async listImages(): Promise<Image[]> {
     return (await this.call<{ images: Image[] }>(this.image, "ListImages", {})).images;
   }
