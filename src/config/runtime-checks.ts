@@ -169,10 +169,12 @@ export function checkCdi(config: CdiPool, at: Locator, context: Pick<PoolContext
     }
     if (config.cdi) at.child("cdi").problem(`${pool} runs ${noCdi}; use containerd 1.7 or later, or remove cdi`);
   }
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   config.cdi?.specDirs.forEach((dir, i) => {
-    if (seen.has(dir.replace(/\/+$/, ""))) at.child("cdi", "specDirs", i).problem(`"${dir}" is listed twice`);
-    seen.add(dir.replace(/\/+$/, ""));
+    const key = dir.replace(/(.)\/+$/, "$1");
+    const first = seen.get(key);
+    if (first !== undefined) at.child("cdi", "specDirs", i).problem(`"${dir}" is the directory of specDirs[${first}] again; list each once`);
+    else seen.set(key, i);
   });
   let first: { name: string; repository: AptRepositoryConfig } | undefined;
   for (const [name, handler] of nvidia) {
