@@ -23,6 +23,12 @@ export interface ContainerdFeatures {
   readonly importsMergeDeep: boolean;
   /** A runtime handler may pick its own snapshotter (Runtime.Snapshotter, 1.7+). */
   readonly perHandlerSnapshotter: boolean;
+  /**
+   * CDI device injection (`enable_cdi`, `cdi_spec_dirs` on the CRI runtime plugin's table): from 1.7.0
+   * (pkg/cri/config/config.go @ v1.7.0, v1.7.24; absent @ v1.6.39). Off by default in 1.7, on in 2.x
+   * (config_unix.go @ v2.0.0 and v2.1.4: `EnableCDI: true`).
+   */
+  readonly cdi: boolean;
   /** 2.0–2.2 also need images.runtime_platforms.<handler>.snapshotter for pulls to use it. */
   readonly handlerSnapshotterNeedsImagePlatform: boolean;
   /** `cni.bin_dirs` (a list) replaced `cni.bin_dir` in 2.1. */
@@ -117,6 +123,7 @@ function line(major: number, minor: number): ContainerdFeatures | undefined {
       criImagesPlugin: V2_CRI,
       importsMergeDeep: false,
       perHandlerSnapshotter: minor === 7,
+      cdi: minor === 7,
       handlerSnapshotterNeedsImagePlatform: false,
       cniBinDirs: false,
       defaultImports: [],
@@ -134,6 +141,7 @@ function line(major: number, minor: number): ContainerdFeatures | undefined {
       criImagesPlugin: "io.containerd.cri.v1.images",
       importsMergeDeep: true,
       perHandlerSnapshotter: true,
+      cdi: true,
       handlerSnapshotterNeedsImagePlatform: minor <= 2,
       cniBinDirs: minor >= 1,
       defaultImports: ["/etc/containerd/conf.d/*.toml"],

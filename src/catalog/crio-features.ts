@@ -13,3 +13,10 @@ export function crioLine(version: string): string | undefined {
   const line = match ? `${match[1]}.${match[2]}` : undefined;
   return line && (SUPPORTED_CRIO_LINES as readonly string[]).includes(line) ? line : undefined;
 }
+
+/**
+ * `crio.runtime.cdi_spec_dirs` exists from CRI-O 1.24.0 (pkg/config/config.go; absent at v1.23.0), and CRI-O injects CDI
+ * devices whenever a container asks (no switch); the CRI CDIDevices field is read from 1.28 (internal/factory/container).
+ * Every line in SUPPORTED_CRIO_LINES is newer, so no CRI-O pool is refused for CDI (checked in a unit test).
+ */
+export const CRIO_CDI_MIN = "1.28";

@@ -4,14 +4,25 @@ import { ArtifactName } from "./artifacts";
  * The low-level OCI runtimes kubeplug knows: how each is installed, where its binary lands, and how
  * containerd and CRI-O are told to run it. Both runtimes' handler types share this shape.
  */
-export type Engine = "runc" | "crun" | "youki" | "gvisor" | "kata";
+export type Engine = "runc" | "crun" | "youki" | "gvisor" | "kata" | "nvidia";
 
 export type InstallSource =
-  | { readonly from: "package"; readonly name?: string | undefined; readonly version?: string | undefined }
+  | { readonly from: "package"; readonly name?: string | undefined; readonly version?: string | undefined; readonly repository?: AptRepository | undefined }
   | { readonly from: "release"; readonly version: string }
   | { readonly from: "preinstalled"; readonly path: string }
   /** Built into the CRI-O release bundle, installed with CRI-O itself. */
   | { readonly from: "bundle" };
+
+/** A Debian package repository a handler's packages come from (the NVIDIA Container Toolkit's). */
+export interface AptRepository {
+  readonly url: string;
+  /** `bookworm`, or a path ending in "/" for a flat repository (NVIDIA's is "/"). */
+  readonly suite: string;
+  /** Empty for a flat repository. */
+  readonly components: readonly string[];
+  /** The repository's ASCII-armored public key; apt checks every index against it alone (Signed-By). */
+  readonly signingKey: string;
+}
 
 export const GVISOR_PLATFORMS = ["systrap", "ptrace", "kvm"] as const;
 export const KATA_HYPERVISORS = ["qemu", "clh", "fc", "dragonball", "qemu-runtime-rs"] as const;
@@ -52,6 +63,9 @@ const ENGINES: Record<Engine, EngineFacts> = {
     release: { artifacts: ["gvisor-runsc", "gvisor-containerd-shim"], binary: "/usr/local/bin/runsc" },
   },
   kata: { release: { artifacts: ["kata-containers"], binary: "/opt/kata/bin/containerd-shim-kata-v2" } },
+  // nvidia-container-toolkit-base puts nvidia-container-runtime (a runc wrapper that edits the spec, then runs
+  // runc) in /usr/bin: packaging/debian/nvidia-container-toolkit-base.install @ NVIDIA/nvidia-container-toolkit d34b3046.
+  nvidia: { package: { name: "nvidia-container-toolkit", binary: "/usr/bin/nvidia-container-runtime" } },
 };
 
 export const ENGINE_NAMES = Object.keys(ENGINES) as Engine[];
@@ -90,6 +104,17 @@ export function enginePackage(engine: Engine, install: { readonly name?: string 
   if (!name) throw new Error(`${engine} has no Debian package; the schema should not allow install.from: package`);
   return install.version ? { name, version: install.version } : { name };
 }
+
+/** The NVIDIA engine needs the GPU driver loaded on the node; kubeplug checks for it, it does not install it. */
+export function needsNvidiaDriver(handler: { readonly engine: string }): boolean {
+  return handler.engine === "nvidia";
+}
+
+/** Where the NVIDIA driver reports itself once its kernel module is loaded. */
+export const NVIDIA_DRIVER_PROC = "/proc/driver/nvidia/version";
+
+/** CDI spec directories containerd (1.7+) and CRI-O read by default: config_unix.go @ containerd v2.1.4, cri-o pkg/config @ v1.36.3. */
+export const DEFAULT_CDI_SPEC_DIRS = ["/etc/cdi", "/var/run/cdi"] as const;
 
 /** Kata always runs VMs; gVisor only on its kvm platform. Both then need /dev/kvm on the node. */
 export function needsKvm(handler: EngineHandler): boolean {

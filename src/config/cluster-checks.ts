@@ -49,7 +49,7 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
     const nodes = cluster.nodes.filter((n) => n.pool === pool.name);
     if (nodes.length === 0) at.child("pools", i).warn(`pool "${pool.name}" has no nodes`);
     const arches = [...new Set(nodes.map((n) => n.arch as Arch))];
-    const context = { cgroupDriver: cluster.kubelet.cgroupDriver, arches, downloads: cluster.downloads, cni: network.cni, virtualization: pool.virtualization };
+    const context = { cgroupDriver: cluster.kubelet.cgroupDriver, arches, downloads: cluster.downloads, cni: network.cni, virtualization: pool.virtualization, pool: pool.name };
     const runtime = pool.runtime;
     switch (runtime.kind) {
       case "containerd":

@@ -34,6 +34,7 @@ function typedKeys(features: ContainerdFeatures): [readonly string[], string][] 
     [[...cri, "enable_unprivileged_ports"], "unprivilegedPorts"],
     [[...cri, "enable_unprivileged_icmp"], "unprivilegedIcmp"],
     [[...cri, "device_ownership_from_security_context"], "deviceOwnershipFromSecurityContext"],
+    ...(features.cdi ? ([[[...cri, "enable_cdi"], "cdi"], [[...cri, "cdi_spec_dirs"], "cdi"]] as [readonly string[], string][]) : []),
     [["debug", "level"], "logLevel"],
     [features.configVersion === 4 ? ["plugins", MOVED_IN_V4.metrics!.address![0], "address"] : ["metrics", "address"], "metricsAddress"],
   ];

@@ -1,7 +1,7 @@
 import { CRIO_GVISOR_MIN, crioLine, SUPPORTED_CRIO_LINES } from "../catalog/crio-features";
 import { CrioConfig, CrioRegistryConfig } from "./crio";
 import { Locator } from "./findings";
-import { checkDuplicateMirrors, checkEngineHandler, PoolContext, requireArtifact } from "./runtime-checks";
+import { checkCdi, checkDuplicateMirrors, checkEngineHandler, PoolContext, requireArtifact } from "./runtime-checks";
 
 /** Cross-field checks of a CRI-O runtime section, after its schema parsed. */
 export function checkCrio(config: CrioConfig, at: Locator, context: PoolContext): void {
@@ -33,6 +33,15 @@ export function checkCrio(config: CrioConfig, at: Locator, context: PoolContext)
       continue;
     }
     checkEngineHandler(handler, here, context);
+  }
+  // Every supported line reads cdi_spec_dirs and the CRI CDIDevices field (CRIO_CDI_MIN).
+  checkCdi(config, at, context, undefined);
+  const onPath = Object.values(config.runtimes).some((h) => (h.engine === "runc" || h.engine === "crun") && (h.install.from === "package" || h.install.from === "release"));
+  for (const [name, handler] of Object.entries(config.runtimes)) {
+    if (handler.engine !== "nvidia" || onPath) continue;
+    at.child("runtimes", name, "engine").warn(
+      "nvidia-container-runtime runs the runc or crun it finds on PATH (the toolkit's nvidia-container-runtime.runtimes); this pool's come from the CRI-O bundle in /usr/libexec/crio, which is not on PATH: add a runc handler with install.from: package",
+    );
   }
   for (const key of ["hosts", "overrides"] as const) checkCrioRegistries(config.registries[key], at.child("registries"), key);
 }

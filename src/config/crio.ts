@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { basicAuth } from "./secrets";
 import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
-import { annotations, INSTALL_FROM, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
+import { annotations, cdiSettings, INSTALL_FROM, nvidiaInstall, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
 import { daemonSettings } from "./daemon-settings";
 
@@ -28,7 +28,7 @@ const crioHandlerCommon = {
 const engineInstall = <const Sources extends readonly [z.ZodObject, ...z.ZodObject[]]>(sources: Sources) =>
   tagged("from", sources).describe("How the engine reaches the node: the CRI-O bundle's own build, a Debian package, the upstream release (checksum-verified), or already there.");
 const runcLikeInstall = engineInstall([fromBundle, fromPackage, fromRelease, fromPreinstalled]).prefault({ from: "bundle" });
-const ENGINE = "The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.";
+const ENGINE = "The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.";
 
 export const crioHandler = tagged("engine", [
   strictObject({ engine: z.literal("runc").describe(ENGINE), install: runcLikeInstall, ...crioHandlerCommon }, CONTAINERD_HANDLER_KEYS),
@@ -52,6 +52,7 @@ export const crioHandler = tagged("engine", [
     },
     CONTAINERD_HANDLER_KEYS,
   ),
+  strictObject({ engine: z.literal("nvidia").describe(ENGINE), install: nvidiaInstall, ...crioHandlerCommon }, CONTAINERD_HANDLER_KEYS),
   strictObject(
     {
       engine: z.literal("custom").describe(ENGINE),
@@ -114,6 +115,7 @@ export const crioRuntime = strictObject(
     storageDriver: z.enum(["overlay", "vfs", "btrfs", "zfs"]).default("overlay").describe("containers/storage driver for images and container filesystems."),
     logSizeMax: z.number().int().optional().describe("crio.runtime.log_size_max in bytes: -1 for no limit, otherwise at least 8192."),
     ...daemonSettings,
+    cdi: cdiSettings.optional(),
     defaultRuntime: handlerName.default("crun").describe("Handler used when a pod names no RuntimeClass; CRI-O refuses to start without it."),
     runtimes: z.record(handlerName, crioHandler).prefault({ crun: { engine: "crun" } }).describe("Runtime handlers by name (the RuntimeClass handler), each a complete CRI-O runtime table."),
     registries: strictObject({

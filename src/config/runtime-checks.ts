@@ -6,6 +6,7 @@ import { versionAtLeast } from "../util/version";
 import { checkContainerdOverrides, checkTypedOverrides } from "./containerd-overrides";
 import { Locator } from "./findings";
 import { ContainerdConfig, RegistryHostConfig, RuntimeHandler } from "./runtime";
+import { AptRepositoryConfig, CdiSettings } from "./runtime-common";
 
 export interface PoolContext {
   readonly cgroupDriver: "systemd" | "cgroupfs";
@@ -15,6 +16,8 @@ export interface PoolContext {
   readonly cni: { readonly binDir: string; readonly confDir: string };
   /** The pool's `virtualization` setting; undefined means "checked on each node". */
   readonly virtualization?: boolean | undefined;
+  /** The pool's name, for messages that must say which pool (the path has only its index). */
+  readonly pool?: string | undefined;
 }
 
 /** Cross-field checks of a containerd runtime section, after its schema parsed. */
@@ -42,6 +45,7 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
   for (const [name, handler] of Object.entries(config.runtimes)) {
     checkHandler(handler, at.child("runtimes", name), features, context, config.snapshotter);
   }
+  checkCdi(config, at, context, !features.cdi ? `containerd ${config.version}, which has no CDI (enable_cdi came in containerd 1.7)` : undefined);
   if (config.imports && config.imports.length > 0 && !features.importsMergeDeep) {
     at.child("imports").warn(
       `containerd ${features.line} replaces a whole plugin table with an imported file's table: a drop-in that sets any CRI key drops every CRI setting kubeplug renders`,
@@ -172,4 +176,56 @@ function checkEndpoint(endpoint: { url: string; skipVerify?: boolean | undefined
     at.child("auth").warn(`credentials for ${endpoint.url} would travel unencrypted over plain http`);
   }
   if (endpoint.skipVerify) at.child("skipVerify").warn(`TLS verification is off for ${endpoint.url}`);
+}
+
+// CDI and the NVIDIA engine -------------------------------------------------------------------------
+
+interface CdiPool {
+  readonly cdi?: CdiSettings | undefined;
+  readonly runtimes: Readonly<Record<string, { readonly engine: string; readonly install?: unknown }>>;
+}
+
+/**
+ * CDI settings and the nvidia handlers of a pool, for either runtime kind. `noCdi` says why the pool's runtime
+ * cannot inject CDI devices (containerd 1.6), or is undefined when it can.
+ */
+export function checkCdi(config: CdiPool, at: Locator, context: Pick<PoolContext, "pool">, noCdi: string | undefined): void {
+  const pool = context.pool ? `pool "${context.pool}"` : "this pool";
+  const nvidia = Object.entries(config.runtimes).filter(([, h]) => h.engine === "nvidia");
+  if (noCdi) {
+    for (const [name] of nvidia) {
+      at.child("runtimes", name, "engine").problem(`the nvidia engine hands GPUs to pods through CDI, but ${pool} runs ${noCdi}; use containerd 1.7 or later for this pool`);
+    }
+    if (config.cdi) at.child("cdi").problem(`${pool} runs ${noCdi}; use containerd 1.7 or later, or remove cdi`);
+  }
+  const seen = new Map<string, number>();
+  config.cdi?.specDirs.forEach((dir, i) => {
+    const key = dir.replace(/(.)\/+$/, "$1");
+    const first = seen.get(key);
+    if (first !== undefined) at.child("cdi", "specDirs", i).problem(`"${dir}" is the directory of specDirs[${first}] again; list each once`);
+    else seen.set(key, i);
+  });
+  let first: { name: string; repository: AptRepositoryConfig } | undefined;
+  for (const [name, handler] of nvidia) {
+    const install = handler.install as { from: string; repository?: AptRepositoryConfig };
+    if (install.from !== "package" || !install.repository) continue;
+    checkAptRepository(install.repository, at.child("runtimes", name, "install", "repository"));
+    if (!first) first = { name, repository: install.repository };
+    else if (JSON.stringify(first.repository) !== JSON.stringify(install.repository)) {
+      at.child("runtimes", name, "install", "repository").problem(
+        `differs from handler ${first.name}'s: both install the same toolkit package on every node of ${pool}, so they must name the same repository`,
+      );
+    }
+  }
+}
+
+/** What apt would refuse or misread in a deb822 source: a flat repository has no components, any other needs one. */
+function checkAptRepository(repository: AptRepositoryConfig, at: Locator): void {
+  const flat = repository.suite.endsWith("/");
+  if (flat && repository.components.length > 0) {
+    at.child("components").problem(`suite "${repository.suite}" ends in "/", so the repository is flat and apt refuses components for it; remove components, or name a suite such as "stable"`);
+  }
+  if (!flat && repository.components.length === 0) {
+    at.child("components").problem(`suite "${repository.suite}" needs at least one component (e.g. "main"); a flat repository such as NVIDIA's has suite "/" instead`);
+  }
 }

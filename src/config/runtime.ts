@@ -2,7 +2,7 @@ import { z } from "zod";
 import { basicAuth } from "./secrets";
 import { describeValue } from "./path";
 import { absolutePath, httpUrl, packageName, packageVersion, semver } from "./primitives";
-import { annotations, INSTALL_FROM, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
+import { annotations, cdiSettings, INSTALL_FROM, nvidiaInstall, fromPackage, fromPreinstalled, fromRelease, gvisorPlatform, handlerName, kataHypervisor, registryHostName, releasePrefix, sandboxImage } from "./runtime-common";
 import { ForeignKeys, strictObject, tagged } from "./zod";
 import { daemonSettings } from "./daemon-settings";
 import { OCI_RUNTIME_SPEC_VERSION, ociSpecProblems } from "../catalog/oci-runtime-spec";
@@ -52,7 +52,7 @@ const runcShimOptions = strictObject({
   IoGid: z.number().int().min(0).optional().describe("Owner GID of the container's stdio pipes."),
 }).describe("Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.");
 
-const ENGINE = "The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).";
+const ENGINE = "The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).";
 const engineInstall = <const Sources extends readonly [z.ZodObject, ...z.ZodObject[]]>(sources: Sources) =>
   tagged("from", sources).describe("How the engine reaches the node: a Debian package, the upstream release (checksum-verified), or already there.");
 
@@ -85,6 +85,12 @@ export const runtimeHandler = tagged("engine", [
     engine: z.literal("kata").describe(ENGINE),
     install: engineInstall([fromRelease, fromPreinstalled]),
     hypervisor: kataHypervisor,
+    ...commonHandler,
+  }, CRIO_HANDLER_KEYS),
+  strictObject({
+    engine: z.literal("nvidia").describe(ENGINE),
+    install: nvidiaInstall,
+    options: runcShimOptions.optional(),
     ...commonHandler,
   }, CRIO_HANDLER_KEYS),
   strictObject({
@@ -155,6 +161,7 @@ export const containerdRuntime = strictObject({
     hosts: z.record(registryHostName, registryHost).default({}).describe("Per registry host (docker.io, registry.local:5000, or _default for every host): its server and mirrors. Hosts of kubeplug:cluster.registries are inherited; naming one here is an error (see overrides)."),
     overrides: z.record(registryHostName, registryHost).default({}).describe("Per host inherited from kubeplug:cluster.registries.hosts: this pool's entry, which replaces the cluster's whole entry for that host."),
   }).prefault({}).describe("Registry mirrors, TLS and credentials, written as hosts.toml per registry; merged over kubeplug:cluster.registries."),
+  cdi: cdiSettings.optional(),
   imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
   maxContainerLogLineSize: z.number().int().min(-1).refine((n) => n !== 0, { error: "0 is not a log line size: use a size in bytes, or -1 for no limit" }).optional().describe("Longest container log line in bytes before containerd splits it (max_container_log_line_size); -1: no limit. Unset: containerd's default, 16384."),
   ...daemonSettings,

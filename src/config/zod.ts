@@ -7,8 +7,10 @@ import { closest, unknownNameMessage } from "./suggest";
  * An object that rejects unknown keys with a "did you mean" hint. zod reports unknown keys even
  * when sibling fields fail, which is when a typo (`adress`) matters most.
  */
-export function strictObject<Shape extends z.ZodRawShape>(shape: Shape, foreign: ForeignKeys = {}) {
-  return z.strictObject(shape, { error: unknownKeysError(Object.keys(shape), foreign) });
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape, foreign: ForeignKeys = {}, missing?: string) {
+  const unknown = unknownKeysError(Object.keys(shape), foreign);
+  // `missing`: what to say when a required section is absent, instead of "expected object, received undefined".
+  return z.strictObject(shape, { error: (issue) => (missing && issue.code === "invalid_type" && issue.input === undefined ? missing : unknown(issue)) });
 }
 
 /** Keys that belong to a sibling schema (a containerd setting in a CRI-O pool), with what to say about them. */

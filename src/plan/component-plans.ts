@@ -84,7 +84,7 @@ export function planRuntimeComponent(
   const downloads = parsed(downloadsConfig, settings.downloads ?? {}, "downloads");
   const cni = parsed(cniDirs, settings.cni ?? {}, "cni");
   const cgroupDriver = kubeletCgroupDriver.parse(settings.kubeletCgroupDriver);
-  const context: PoolContext = { cgroupDriver, arches: [...new Set(nodes.map(arch))], downloads, cni, virtualization: settings.virtualization };
+  const context: PoolContext = { cgroupDriver, arches: [...new Set(nodes.map(arch))], downloads, cni, virtualization: settings.virtualization, pool: name };
   (check as (config: unknown, at: Locator, context: PoolContext) => void)(config, at, context);
   // Overrides replace hosts of kubeplug:cluster.registries; a component on its own inherits none.
   for (const host of Object.keys(config.registries.overrides)) {

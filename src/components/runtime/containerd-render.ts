@@ -9,6 +9,7 @@ import { containerdHandlerTable, containerdRuntimeFiles } from "./oci-runtimes";
 import { TomlTable, TomlValue } from "../../util/toml";
 import { unitLimitsDropIn } from "./unit-limits";
 import { urlAuthority } from "../../util/url";
+import { poolCdi } from "../../config/runtime-common";
 
 /** Settings the runtime takes from other domains of the stack. */
 export interface ContainerdContext {
@@ -147,6 +148,15 @@ export function configTree(config: ContainerdConfig, context: ContainerdContext,
 /** Typed CRI settings that sit on the CRI runtime plugin's own table on every config version. */
 function criRuntimeSettings(config: ContainerdConfig): TomlTable {
   const settings: TomlTable = {};
+  // enable_cdi and cdi_spec_dirs sit on the CRI plugin's own table (1.7: PluginConfig of io.containerd.grpc.v1.cri;
+  // 2.x: RuntimeConfig of io.containerd.cri.v1.runtime), as containerd-keys.json lists them. 2.x turns CDI on by
+  // default (config_unix.go @ v2.0.0, v2.1.4) and 1.7 does not (@ v1.7.24); kubeplug writes it either way, so the
+  // file says what the pool relies on. The checks refuse CDI on 1.6, which has neither key.
+  const cdi = poolCdi(config);
+  if (cdi) {
+    settings.enable_cdi = true;
+    settings.cdi_spec_dirs = [...cdi.specDirs];
+  }
   if (config.maxContainerLogLineSize !== undefined) settings.max_container_log_line_size = config.maxContainerLogLineSize;
   if (config.unprivilegedPorts !== undefined) settings.enable_unprivileged_ports = config.unprivilegedPorts;
   if (config.unprivilegedIcmp !== undefined) settings.enable_unprivileged_icmp = config.unprivilegedIcmp;

@@ -6,9 +6,11 @@ import { serviceStepParts, StepDefinition, StepNode } from "../node/step";
 import { CONTAINERD_CONFIG_PATH, RenderedContainerd } from "./containerd-render";
 import { daemonInstallStep } from "./daemon-install";
 import { unitLimitsVars } from "./unit-limits";
-import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
+import { NVIDIA_TOOLKIT_STEP, OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
+import { nvidiaToolkitStep } from "./nvidia-steps";
 
 export const STEP_IDS = {
+  nvidiaToolkit: NVIDIA_TOOLKIT_STEP,
   ociRuntimes: OCI_RUNTIMES_STEP,
   containerdInstall: "containerd-install",
   containerdConfigure: "containerd-configure",
@@ -28,7 +30,13 @@ export interface ContainerdStepInput {
 
 /** The node steps that install and configure containerd, in dependency order. */
 export function containerdSteps(input: ContainerdStepInput): StepDefinition[] {
-  return [ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads, minVersions: input.rendered.features.minEngineVersions }), containerdInstallStep(input), containerdConfigureStep(input)];
+  const nvidia = nvidiaToolkitStep({ node: input.node, runtimes: input.config.runtimes });
+  return [
+    ...(nvidia ? [nvidia] : []),
+    ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads, minVersions: input.rendered.features.minEngineVersions }),
+    containerdInstallStep(input),
+    containerdConfigureStep(input),
+  ];
 }
 
 function containerdInstallStep(input: ContainerdStepInput): StepDefinition {

@@ -6,6 +6,7 @@ import { RenderedFile } from "../node/files";
 import { crioHandlerTable } from "./oci-runtimes";
 import { TomlTable } from "../../util/toml";
 import { unitLimitsDropIn } from "./unit-limits";
+import { poolCdi } from "../../config/runtime-common";
 
 export interface CrioContext {
   readonly pool: string;
@@ -56,6 +57,9 @@ export function renderCrio(config: CrioConfig, context: CrioContext): RenderedCr
   if (config.logSizeMax !== undefined) runtime.log_size_max = config.logSizeMax;
   if (config.logLevel) runtime.log_level = config.logLevel;
   if (config.deviceOwnershipFromSecurityContext !== undefined) runtime.device_ownership_from_security_context = config.deviceOwnershipFromSecurityContext;
+  // CRI-O always injects CDI devices; it only needs to know where the specs are (crio.runtime.cdi_spec_dirs, from 1.24).
+  const cdi = poolCdi(config);
+  if (cdi) runtime.cdi_spec_dirs = [...cdi.specDirs];
   const sysctls = defaultSysctls(config);
   if (sysctls.length > 0) runtime.default_sysctls = sysctls;
   runtime.runtimes = runtimes;

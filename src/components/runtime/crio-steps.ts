@@ -9,6 +9,7 @@ import { CRIO_CONMON } from "./oci-runtimes";
 import { daemonInstallStep } from "./daemon-install";
 import { unitLimitsVars } from "./unit-limits";
 import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
+import { nvidiaToolkitStep } from "./nvidia-steps";
 
 export const CRIO_STEP_IDS = { ociRuntimes: OCI_RUNTIMES_STEP, install: "crio-install", configure: "crio-configure" } as const;
 
@@ -28,7 +29,8 @@ const common = (config: CrioConfig) => ({ ...service(config).vars, KP_CRIO_SOCKE
 
 /** The node steps that install and configure CRI-O, in dependency order. */
 export function crioSteps(input: CrioStepInput): StepDefinition[] {
-  return [ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads }), installStep(input), configureStep(input)];
+  const nvidia = nvidiaToolkitStep({ node: input.node, runtimes: input.config.runtimes });
+  return [...(nvidia ? [nvidia] : []), ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads }), installStep(input), configureStep(input)];
 }
 
 function installStep(input: CrioStepInput): StepDefinition {

@@ -5,6 +5,8 @@ import { StepDefinition, StepNode } from "../node/step";
 import { EngineHandler, engineBinary, engineFacts, enginePackage, isEngineHandler, needsKvm } from "../../catalog/engines";
 
 export const OCI_RUNTIMES_STEP = "oci-runtimes-install";
+/** nvidia-steps.ts: installs the NVIDIA Container Toolkit, whose binary this step then checks. */
+export const NVIDIA_TOOLKIT_STEP = "nvidia-toolkit-install";
 
 export interface OciRuntimesStepInput {
   readonly node: StepNode & { readonly arch: Arch };
@@ -38,7 +40,8 @@ export function ociRuntimesStep(input: OciRuntimesStepInput): StepDefinition {
   const handlers = engineHandlers(input.runtimes);
   for (const [name, handler] of handlers) {
     const install = handler.install;
-    if (install.from === "package") {
+    // The NVIDIA Container Toolkit comes from its own repository, in the nvidia-toolkit-install step before this one.
+    if (install.from === "package" && handler.engine !== "nvidia") {
       const pkg = enginePackage(handler.engine, install);
       packages.add(pkg.version ? `${pkg.name}=${pkg.version}` : pkg.name);
     } else if (install.from === "release") {
@@ -68,7 +71,7 @@ export function ociRuntimesStep(input: OciRuntimesStepInput): StepDefinition {
     },
     files: [],
     body: [scriptAsset(__dirname, "oci-runtimes-install.sh")],
-    dependsOn: [],
+    dependsOn: handlers.some(([, h]) => h.engine === "nvidia") ? [NVIDIA_TOOLKIT_STEP] : [],
   };
 }
 
@@ -76,7 +79,7 @@ function describeInstall(handler: EngineHandler): string {
   const install = handler.install;
   switch (install.from) {
     case "package":
-      return `package ${enginePackage(handler.engine, install).name}`;
+      return `package ${enginePackage(handler.engine, install).name}${handler.engine === "nvidia" ? " (nvidia-toolkit-install)" : ""}`;
     case "release":
       return `release ${install.version}`;
     case "preinstalled":

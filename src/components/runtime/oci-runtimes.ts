@@ -34,6 +34,9 @@ export function containerdHandlerTable(name: string, handler: RuntimeHandler, sy
     case "runc":
     case "crun":
     case "youki":
+    // nvidia-container-runtime takes runc's command line: the runc shim runs it as the OCI runtime, as
+    // `nvidia-ctk runtime configure` sets it up (options.BinaryName; pkg/config/engine/containerd/config.go @ d34b3046).
+    case "nvidia":
       table.runtime_type = RUNC_SHIM;
       table.options = { ...stripUndefined(handler.options ?? {}), BinaryName: engineBinary(handler), SystemdCgroup: systemdCgroup };
       break;
@@ -99,6 +102,11 @@ export function crioHandlerTable(handler: CrioHandler): TomlTable {
     case "crun":
     case "youki":
       Object.assign(table, { runtime_path: engineBinary(handler), runtime_type: "oci", runtime_root: `/run/${handler.engine}`, monitor_path: CRIO_CONMON });
+      break;
+    case "nvidia":
+      // nvidia-container-runtime edits the spec, then runs runc with the arguments CRI-O gave it; so the handler is runc's
+      // table with the wrapper as runtime_path, as nvidia-ctk writes it (pkg/config/engine/crio/crio.go @ d34b3046).
+      Object.assign(table, { runtime_path: engineBinary(handler), runtime_type: "oci", runtime_root: "/run/runc", monitor_path: CRIO_CONMON });
       break;
     case "gvisor":
       // Refused by the config checks: CRI-O runs gVisor only from 1.37, which has no release.

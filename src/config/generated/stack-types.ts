@@ -260,7 +260,7 @@ export interface KubeplugCluster {
             [k: string]:
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).
                    */
                   engine: "runc";
                   /**
@@ -357,7 +357,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).
                    */
                   engine: "crun";
                   /**
@@ -454,7 +454,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).
                    */
                   engine: "youki";
                   /**
@@ -535,7 +535,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).
                    */
                   engine: "gvisor";
                   /**
@@ -609,7 +609,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).
                    */
                   engine: "kata";
                   /**
@@ -667,7 +667,117 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, or custom (any shim you install).
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).
+                   */
+                  engine: "nvidia";
+                  /**
+                   * How the NVIDIA Container Toolkit reaches the node: from the apt repository you name (package), or already there (preinstalled).
+                   */
+                  install:
+                    | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
+                        from: "package";
+                        /**
+                         * The apt repository the toolkit comes from: NVIDIA's (https://nvidia.github.io/libnvidia-container/stable/deb/<arch>, suite "/") or your mirror of it. Written as /etc/apt/sources.list.d/kubeplug-nvidia-container-toolkit.sources.
+                         */
+                        repository: {
+                          /**
+                           * The repository's base URL (URIs), e.g. https://nvidia.github.io/libnvidia-container/stable/deb/amd64 or your mirror of it.
+                           */
+                          url: string;
+                          /**
+                           * Suite (Suites), e.g. "stable"; a flat repository such as NVIDIA's has suite "/" (or a path ending in "/") and no components.
+                           */
+                          suite: string;
+                          /**
+                           * Components, e.g. ["main"]; none for a flat repository (suite ending in "/").
+                           *
+                           * @default []
+                           */
+                          components?: string[];
+                          /**
+                           * The repository's ASCII-armored public key (e.g. NVIDIA's https://nvidia.github.io/libnvidia-container/gpgkey). Written to /etc/apt/keyrings/; apt trusts it for this repository only.
+                           */
+                          signingKey: string;
+                        };
+                        /**
+                         * The toolkit's package; it brings nvidia-container-runtime and nvidia-ctk.
+                         *
+                         * @default "nvidia-container-toolkit"
+                         */
+                        name?: string;
+                        /**
+                         * Exact package version to pin (apt `name=version`), e.g. 1.17.8-1; default: the repository's candidate.
+                         */
+                        version?: string;
+                      }
+                    | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
+                        from: "preinstalled";
+                        /**
+                         * Where the binary already is; kubeplug only checks it exists.
+                         */
+                        path: string;
+                      };
+                  /**
+                   * Extra runc shim options; SystemdCgroup and BinaryName are set by kubeplug.
+                   */
+                  options?: {
+                    /**
+                     * Start containers without pivot_root (for rootfs on ramfs).
+                     */
+                    NoPivotRoot?: boolean;
+                    /**
+                     * Do not give each container its own session keyring.
+                     */
+                    NoNewKeyring?: boolean;
+                    /**
+                     * The OCI runtime's state directory (runc --root).
+                     */
+                    Root?: string;
+                    /**
+                     * Cgroup the shim process is moved into.
+                     */
+                    ShimCgroup?: string;
+                    /**
+                     * Owner UID of the container's stdio pipes.
+                     */
+                    IoUid?: number;
+                    /**
+                     * Owner GID of the container's stdio pipes.
+                     */
+                    IoGid?: number;
+                  };
+                  /**
+                   * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
+                   */
+                  podAnnotations?: string[];
+                  /**
+                   * Annotation globs passed through to the runtime (pod_annotations / container_annotations).
+                   */
+                  containerAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
+                  privilegedWithoutHostDevices?: boolean;
+                  /**
+                   * Per-handler snapshotter (containerd 1.7+).
+                   */
+                  snapshotter?: string;
+                  /**
+                   * A complete OCI runtime config (config.json) every container of this handler starts from, instead of containerd's built-in default: e.g. rlimits or default mounts. Checked against the OCI runtime-spec 1.2.1 JSON schema; start from `ctr oci spec`, since containerd does not merge it with its default. Written to /etc/containerd/base-runtime-spec/ (base_runtime_spec).
+                   */
+                  baseRuntimeSpec?: {
+                    [k: string]: unknown;
+                  };
+                }
+              | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor, kata, nvidia (nvidia-container-runtime, for GPU pools), or custom (any shim you install).
                    */
                   engine: "custom";
                   /**
@@ -1076,6 +1186,19 @@ export interface KubeplugCluster {
             };
           };
           /**
+           * Turns CDI device injection on (containerd enable_cdi, 1.7+; CRI-O always has it) and says where the spec files are. On by default in a pool with an nvidia handler.
+           */
+          cdi?: {
+            /**
+             * Directories of CDI spec files (cdi_spec_dirs); later ones take precedence. nvidia-ctk cdi generate writes to /etc/cdi or /var/run/cdi.
+             *
+             * @default ["/etc/cdi","/var/run/cdi"]
+             *
+             * @minItems 1
+             */
+            specDirs?: string[];
+          };
+          /**
            * Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections).
            */
           imports?: string[];
@@ -1252,6 +1375,19 @@ export interface KubeplugCluster {
             TasksMax?: number | "infinity";
           };
           /**
+           * Turns CDI device injection on (containerd enable_cdi, 1.7+; CRI-O always has it) and says where the spec files are. On by default in a pool with an nvidia handler.
+           */
+          cdi?: {
+            /**
+             * Directories of CDI spec files (cdi_spec_dirs); later ones take precedence. nvidia-ctk cdi generate writes to /etc/cdi or /var/run/cdi.
+             *
+             * @default ["/etc/cdi","/var/run/cdi"]
+             *
+             * @minItems 1
+             */
+            specDirs?: string[];
+          };
+          /**
            * Handler used when a pod names no RuntimeClass; CRI-O refuses to start without it.
            *
            * @default "crun"
@@ -1266,7 +1402,7 @@ export interface KubeplugCluster {
             [k: string]:
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.
                    */
                   engine: "runc";
                   /**
@@ -1326,7 +1462,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.
                    */
                   engine: "crun";
                   /**
@@ -1386,7 +1522,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.
                    */
                   engine: "youki";
                   /**
@@ -1424,7 +1560,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.
                    */
                   engine: "gvisor";
                   /**
@@ -1484,7 +1620,7 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.
                    */
                   engine: "kata";
                   /**
@@ -1528,7 +1664,74 @@ export interface KubeplugCluster {
                 }
               | {
                   /**
-                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, or custom.
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.
+                   */
+                  engine: "nvidia";
+                  /**
+                   * How the NVIDIA Container Toolkit reaches the node: from the apt repository you name (package), or already there (preinstalled).
+                   */
+                  install:
+                    | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
+                        from: "package";
+                        /**
+                         * The apt repository the toolkit comes from: NVIDIA's (https://nvidia.github.io/libnvidia-container/stable/deb/<arch>, suite "/") or your mirror of it. Written as /etc/apt/sources.list.d/kubeplug-nvidia-container-toolkit.sources.
+                         */
+                        repository: {
+                          /**
+                           * The repository's base URL (URIs), e.g. https://nvidia.github.io/libnvidia-container/stable/deb/amd64 or your mirror of it.
+                           */
+                          url: string;
+                          /**
+                           * Suite (Suites), e.g. "stable"; a flat repository such as NVIDIA's has suite "/" (or a path ending in "/") and no components.
+                           */
+                          suite: string;
+                          /**
+                           * Components, e.g. ["main"]; none for a flat repository (suite ending in "/").
+                           *
+                           * @default []
+                           */
+                          components?: string[];
+                          /**
+                           * The repository's ASCII-armored public key (e.g. NVIDIA's https://nvidia.github.io/libnvidia-container/gpgkey). Written to /etc/apt/keyrings/; apt trusts it for this repository only.
+                           */
+                          signingKey: string;
+                        };
+                        /**
+                         * The toolkit's package; it brings nvidia-container-runtime and nvidia-ctk.
+                         *
+                         * @default "nvidia-container-toolkit"
+                         */
+                        name?: string;
+                        /**
+                         * Exact package version to pin (apt `name=version`), e.g. 1.17.8-1; default: the repository's candidate.
+                         */
+                        version?: string;
+                      }
+                    | {
+                        /**
+                         * package: apt installs it; release: kubeplug downloads the upstream release and checks its checksum; preinstalled: it is already there; bundle (CRI-O): the build inside the CRI-O bundle.
+                         */
+                        from: "preinstalled";
+                        /**
+                         * Where the binary already is; kubeplug only checks it exists.
+                         */
+                        path: string;
+                      };
+                  /**
+                   * Annotations the handler may act on (CRI-O allowed_annotations).
+                   */
+                  allowedAnnotations?: string[];
+                  /**
+                   * Privileged pods of this handler do not get the host's devices (set for VM runtimes such as Kata).
+                   */
+                  privilegedWithoutHostDevices?: boolean;
+                }
+              | {
+                  /**
+                   * The OCI runtime the handler runs: runc, crun, youki, gvisor (refused before CRI-O 1.37), kata, nvidia (nvidia-container-runtime, for GPU pools), or custom.
                    */
                   engine: "custom";
                   /**

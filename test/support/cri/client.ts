@@ -78,6 +78,8 @@ export interface ContainerConfig {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   logPath?: string;
+  /** CDI devices by fully qualified name (`vendor.com/class=name`): the CRI `CDI_devices` field (proto-loader camel-cases it). */
+  CDIDevices?: { name: string }[];
 }
 
 export interface ContainerStatus {
