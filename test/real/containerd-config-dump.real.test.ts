@@ -105,7 +105,7 @@ function typedSettingsStack(version: string, on: boolean): StackConfig {
 }
 
 describe.skipIf(skip)(`containerd config dump of rendered configs${skip ? ` (skipped: ${skip})` : ""}`, () => {
-  describe.each(GOLDEN_CASES.filter((c) => c.startsWith("containerd-")))("%s", (name) => {
+  describe.each(GOLDEN_CASES.filter((c) => c.includes("containerd-")))("%s", (name) => {
     const { config, cgroupDriver } = stackRuntime(name);
     const features = containerdFeatures(config.version)!;
     const line = readerLine(config.version);
