@@ -97,6 +97,7 @@ export const clusterConfig = strictObject({
   name: dnsLabel("cluster name").describe("Cluster name: the name of the Cluster component."),
   kubelet: strictObject({
     cgroupDriver: kubeletCgroupDriver,
+    rootDir: absolutePath.default("/var/lib/kubelet").describe("The kubelet's --root-dir, handed to every CSI driver (charts call it kubeletDir, linux.kubelet, ...); distributions that move it (k0s: /var/lib/k0s/kubelet) break every driver that is not told."),
   }).prefault({}).describe("What kubeplug must match on the kubelet's side."),
   ssh: clusterSsh.prefault({}).describe("How kubeplug reaches every node over SSH; a node's own ssh overrides it key by key."),
   downloads: downloadsConfig.prefault({}).describe("Where release artifacts come from and how they are verified."),

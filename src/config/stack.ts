@@ -8,6 +8,8 @@ import { Findings } from "./findings";
 import { checkNetwork } from "./network-checks";
 import { NetworkConfig, networkConfig } from "./network";
 import { StorageConfig, storageConfig } from "./storage";
+import { checkStorage } from "./storage-checks";
+import { STORAGE_DRIVERS } from "../catalog/storage";
 import { closest, unknownNameMessage } from "./suggest";
 import { zodProblems } from "./zod";
 
@@ -77,6 +79,7 @@ export function validateStackConfig(stack: string, values: Readonly<Record<strin
     if (values[`${prefix}network`] !== undefined) {
       checkNetwork(parsed.network as NetworkConfig, parsed.cluster as ClusterConfig, findings.at(`${prefix}network`), findings.at(`${prefix}cluster`));
     }
+    checkStorage(parsed.storage as StorageConfig, parsed.cluster as ClusterConfig, STORAGE_DRIVERS, findings.at(`${prefix}storage`));
     problems.push(...findings.problems);
   }
   if (problems.length > 0) throw new KubeplugConfigError(problems);

@@ -65,17 +65,22 @@ export function tagged<const Options extends readonly [z.ZodObject, ...z.ZodObje
 
 /** Converts zod issues into path-named problems under a config root such as `kubeplug:cluster`. */
 export function zodProblems(root: string, error: z.ZodError): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  return zodIssues(error).map(({ segments, message }) => ({ path: formatPath(root, segments), message }));
+}
+
+/** Each zod issue as the path segments it is about and kubeplug's message; an unknown key is one issue per key. */
+export function zodIssues(error: z.ZodError): { segments: PropertyKey[]; message: string; unknownKey?: string }[] {
+  const issues: { segments: PropertyKey[]; message: string; unknownKey?: string }[] = [];
   for (const issue of error.issues) {
     const path = issue.path as PropertyKey[];
     if (issue.code === "unrecognized_keys") {
       const lines = issue.message.split("\n");
-      issue.keys.forEach((key, i) => problems.push({ path: formatPath(root, [...path, key]), message: lines[i] ?? "unknown key" }));
+      issue.keys.forEach((key, i) => issues.push({ segments: [...path, key], message: lines[i] ?? "unknown key", unknownKey: key }));
       continue;
     }
-    problems.push({ path: formatPath(root, path), message: issueMessage(issue) });
+    issues.push({ segments: path, message: issueMessage(issue) });
   }
-  return problems;
+  return issues;
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {

@@ -16,7 +16,8 @@ const root = join(__dirname, "..", "..");
 const schema = JSON.parse(readFileSync(join(root, "schema", "kubeplug.schema.json"), "utf8")) as object;
 // strict: the schema uses no keyword ajv does not know; discriminator: check only the branch `kind`,
 // `engine`, `from` select, as editors do, so errors name the field and not every branch.
-const validate = new Ajv({ allErrors: true, strict: true, discriminator: true }).compile(schema);
+// allowUnionTypes: StorageClass parameter values are `type: [string, number, boolean]`, which is plain JSON Schema.
+const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, discriminator: true }).compile(schema);
 
 const yamlFiles = (...dir: string[]) =>
   readdirSync(join(root, ...dir))

@@ -2,11 +2,6 @@
 // Each type equals z.input of its zod schema (test/unit/stack-types.test.ts).
 
 /**
- * Storage settings: CSI drivers and classes are not modelled yet, so any key here is an error.
- */
-export type KubeplugStorage = Record<string, never>;
-
-/**
  * A kubeplug stack file, stacks/Pulumi.<stack>.yaml.
  */
 export interface KubeplugStackFile {
@@ -42,6 +37,12 @@ export interface KubeplugCluster {
      * @default "systemd"
      */
     cgroupDriver?: "systemd" | "cgroupfs";
+    /**
+     * The kubelet's --root-dir, handed to every CSI driver (charts call it kubeletDir, linux.kubelet, ...); distributions that move it (k0s: /var/lib/k0s/kubelet) break every driver that is not told.
+     *
+     * @default "/var/lib/kubelet"
+     */
+    rootDir?: string;
   };
   /**
    * How kubeplug reaches every node over SSH; a node's own ssh overrides it key by key.
@@ -2529,6 +2530,126 @@ export interface KubeplugNetwork {
          */
         mtu?: number;
       };
+}
+/**
+ * Storage settings: CSI drivers and classes are not modelled yet, so any key here is an error.
+ */
+export interface KubeplugStorage {
+  /**
+   * CSI drivers (and rancher's local-path provisioner) by catalog id; each is deployed from its pinned upstream source.
+   *
+   * @default {}
+   */
+  drivers?: {
+    [k: string]: {
+      /**
+       * Namespace the driver's controller and node pods run in; default: the catalog's (kube-system for most drivers).
+       */
+      namespace?: string;
+      /**
+       * Pools whose nodes host the driver's node pods and get its node prerequisites; default: every pool.
+       */
+      pools?: string[];
+      /**
+       * Chart values over kubeplug's, checked against the chart's values.schema.json where it ships one; kubeplug sets the kubelet directory and keeps bundled snapshot controllers off.
+       *
+       * @default {}
+       */
+      values?: {
+        [k: string]: unknown;
+      };
+    };
+  };
+  /**
+   * StorageClasses by name.
+   *
+   * @default {}
+   */
+  classes?: {
+    [k: string]: {
+      /**
+       * The catalog id of the driver that provisions it (kubeplug:storage.drivers key): aws-ebs, nfs, host-path, ...
+       */
+      driver: string;
+      /**
+       * StorageClass parameters, typed by the driver (docs/storage.md lists each driver's); secrets are referenced by name and namespace, never inlined.
+       *
+       * @default {}
+       */
+      parameters?: {
+        [k: string]: string | number | boolean;
+      };
+      /**
+       * What happens to a volume when its claim is deleted.
+       *
+       * @default "Delete"
+       */
+      reclaimPolicy?: "Delete" | "Retain";
+      /**
+       * WaitForFirstConsumer for drivers whose volumes live in one zone or on one node (kubeplug warns otherwise).
+       *
+       * @default "Immediate"
+       */
+      volumeBindingMode?: "Immediate" | "WaitForFirstConsumer";
+      /**
+       * Whether claims may grow; refused for drivers that cannot expand.
+       */
+      allowVolumeExpansion?: boolean;
+      /**
+       * Mount options for volumes of this class (e.g. nfsvers=4.1).
+       */
+      mountOptions?: string[];
+      /**
+       * Mark as the cluster's default StorageClass (at most one).
+       *
+       * @default false
+       */
+      default?: boolean;
+      /**
+       * Volume modes claims of this class may ask for; Block is refused for drivers without raw block volumes. Checked by kubeplug only; Kubernetes has no such field.
+       */
+      volumeModes?: ("Filesystem" | "Block")[];
+      /**
+       * Labels of the StorageClass object.
+       */
+      labels?: {
+        [k: string]: string;
+      };
+    };
+  };
+  /**
+   * VolumeSnapshotClasses by name; the first one makes kubeplug install the snapshot CRDs and snapshot-controller once.
+   *
+   * @default {}
+   */
+  snapshotClasses?: {
+    [k: string]: {
+      /**
+       * The catalog id of the driver whose snapshots it describes.
+       */
+      driver: string;
+      /**
+       * What happens to the storage snapshot when its VolumeSnapshotContent is deleted.
+       *
+       * @default "Delete"
+       */
+      deletionPolicy?: "Delete" | "Retain";
+      /**
+       * VolumeSnapshotClass parameters, typed by the driver.
+       *
+       * @default {}
+       */
+      parameters?: {
+        [k: string]: string | number | boolean;
+      };
+      /**
+       * Mark as the default snapshot class of its driver (at most one per driver).
+       *
+       * @default false
+       */
+      default?: boolean;
+    };
+  };
 }
 /**
  * A secret config value, set with `pulumi config set --secret`; referenced from a section as `{ from: config, key: <key> }`.

@@ -1,0 +1,98 @@
+import { z } from "zod";
+import { StorageDriverEntry } from "../catalog/storage/types";
+import { ClusterConfig } from "./cluster";
+import { Locator } from "./findings";
+import { StorageConfig } from "./storage";
+import { closest, unknownNameMessage } from "./suggest";
+import { zodIssues } from "./zod";
+
+export type StorageCatalog = Readonly<Record<string, StorageDriverEntry>>;
+
+/**
+ * Checks of `kubeplug:storage` that need the catalog or the cluster: every driver is one the catalog
+ * knows, every class's parameters are its driver's, capabilities are honoured, defaults are unique.
+ */
+export function checkStorage(storage: StorageConfig, cluster: ClusterConfig, catalog: StorageCatalog, at: Locator): void {
+  const poolNames = cluster.pools.map((p) => p.name);
+  for (const [id, settings] of Object.entries(storage.drivers)) {
+    const here = at.child("drivers", id);
+    if (!(id in catalog)) {
+      here.problem(unknownNameMessage("storage driver", id, Object.keys(catalog)));
+      continue;
+    }
+    settings.pools?.forEach((pool, i) => {
+      if (!poolNames.includes(pool)) here.child("pools", i).problem(unknownNameMessage("pool", pool, poolNames));
+    });
+  }
+
+  let defaultClass: string | undefined;
+  for (const [name, sc] of Object.entries(storage.classes)) {
+    const here = at.child("classes", name);
+    const entry = driverOf(sc.driver, storage, catalog, here.child("driver"));
+    if (sc.default) {
+      if (defaultClass) here.child("default").problem(`a cluster has at most one default StorageClass, and "${defaultClass}" is already the default`);
+      defaultClass ??= name;
+    }
+    if (!entry) continue;
+    checkParameters(entry.parameters, sc.parameters, here.child("parameters"), entry);
+    const caps = entry.capabilities;
+    if (sc.allowVolumeExpansion && !caps.expansion) {
+      here.child("allowVolumeExpansion").problem(`${entry.title} (${entry.provisioner}) cannot expand volumes; remove allowVolumeExpansion`);
+    }
+    if (sc.volumeModes?.includes("Block") && !caps.block) {
+      here.child("volumeModes").problem(`${entry.title} (${entry.provisioner}) has no raw block volumes; use Filesystem`);
+    }
+    if (caps.topologyKeys.length > 0 && sc.volumeBindingMode !== "WaitForFirstConsumer") {
+      here.child("volumeBindingMode").warn(
+        `${entry.title} volumes are bound to a topology (${caps.topologyKeys.join(", ")}): with ${sc.volumeBindingMode} a volume may be created where the pod cannot run; use WaitForFirstConsumer`,
+      );
+    }
+  }
+
+  const defaultSnapshotClass = new Map<string, string>();
+  for (const [name, vsc] of Object.entries(storage.snapshotClasses)) {
+    const here = at.child("snapshotClasses", name);
+    const entry = driverOf(vsc.driver, storage, catalog, here.child("driver"));
+    if (!entry) continue;
+    if (!entry.capabilities.snapshots) {
+      here.child("driver").problem(`${entry.title} (${entry.provisioner}) does not take snapshots; a VolumeSnapshotClass for it would never be served`);
+      continue;
+    }
+    checkParameters(entry.snapshotParameters ?? z.strictObject({}), vsc.parameters, here.child("parameters"), entry);
+    if (vsc.default) {
+      const other = defaultSnapshotClass.get(vsc.driver);
+      if (other) here.child("default").problem(`${vsc.driver} has at most one default VolumeSnapshotClass, and "${other}" is already its default`);
+      else defaultSnapshotClass.set(vsc.driver, name);
+    }
+  }
+}
+
+function driverOf(id: string, storage: StorageConfig, catalog: StorageCatalog, at: Locator): StorageDriverEntry | undefined {
+  if (!(id in storage.drivers)) {
+    const deployed = Object.keys(storage.drivers);
+    at.problem(
+      id in catalog
+        ? `"${id}" is not deployed by this stack; add it under kubeplug:storage.drivers`
+        : unknownNameMessage("storage driver", id, deployed.length > 0 ? deployed : Object.keys(catalog)),
+    );
+    return undefined;
+  }
+  return catalog[id];
+}
+
+function checkParameters(schema: z.ZodType, values: Readonly<Record<string, unknown>>, at: Locator, entry: StorageDriverEntry): void {
+  const result = schema.safeParse(values, { reportInput: true });
+  if (result.success) return;
+  const known = Object.keys((schema as z.ZodObject).shape);
+  for (const issue of zodIssues(result.error)) {
+    const here = at.child(...issue.segments);
+    if (issue.unknownKey === undefined) {
+      here.problem(issue.message);
+      continue;
+    }
+    const suggestion = closest(issue.unknownKey, known);
+    here.problem(
+      `${entry.title} does not know the parameter "${issue.unknownKey}"${suggestion ? `; did you mean "${suggestion}"?` : ""} It takes: ${known.join(", ") || "no parameters"}`,
+    );
+  }
+}
