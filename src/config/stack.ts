@@ -79,7 +79,7 @@ export function validateStackConfig(stack: string, values: Readonly<Record<strin
     if (values[`${prefix}network`] !== undefined) {
       checkNetwork(parsed.network as NetworkConfig, parsed.cluster as ClusterConfig, findings.at(`${prefix}network`), findings.at(`${prefix}cluster`));
     }
-    checkStorage(parsed.storage as StorageConfig, parsed.cluster as ClusterConfig, STORAGE_DRIVERS, findings.at(`${prefix}storage`));
+    checkStorage(parsed.storage as StorageConfig, (parsed.cluster as ClusterConfig).pools.map((p) => p.name), STORAGE_DRIVERS, findings.at(`${prefix}storage`));
     problems.push(...findings.problems);
   }
   if (problems.length > 0) throw new KubeplugConfigError(problems);

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { StorageDriverEntry } from "../catalog/storage/types";
-import { ClusterConfig } from "./cluster";
 import { Locator } from "./findings";
 import { StorageConfig } from "./storage";
 import { closest, unknownNameMessage } from "./suggest";
@@ -9,11 +8,10 @@ import { zodIssues } from "./zod";
 export type StorageCatalog = Readonly<Record<string, StorageDriverEntry>>;
 
 /**
- * Checks of `kubeplug:storage` that need the catalog or the cluster: every driver is one the catalog
+ * Checks of `kubeplug:storage` that need the catalog or the cluster's pool names: every driver is one the catalog
  * knows, every class's parameters are its driver's, capabilities are honoured, defaults are unique.
  */
-export function checkStorage(storage: StorageConfig, cluster: ClusterConfig, catalog: StorageCatalog, at: Locator): void {
-  const poolNames = cluster.pools.map((p) => p.name);
+export function checkStorage(storage: StorageConfig, poolNames: readonly string[], catalog: StorageCatalog, at: Locator): void {
   for (const [id, settings] of Object.entries(storage.drivers)) {
     const here = at.child("drivers", id);
     if (!(id in catalog)) {
