@@ -85,31 +85,31 @@ describe.skipIf(skip)(`containerd key catalog against the real binaries${skip ? 
     });
 
     it("a misspelt key is refused by kubeplug and dropped by containerd's config dump", () => {
-      const typo = { plugins: { [cri.runtime]: { max_container_log_line_sizee: 32768 } } };
+      const typo = { plugins: { [cri.runtime]: { selinux_category_rangee: 2048 } } };
       expect(render(version, typo).problems).toEqual([
-        expect.stringMatching(new RegExp(`max_container_log_line_sizee: containerd ${line} does not read .*did you mean "max_container_log_line_size"\\?$`)),
+        expect.stringMatching(new RegExp(`selinux_category_rangee: containerd ${line} does not read .*did you mean "selinux_category_range"\\?$`)),
       ]);
       // The same file, rendered without kubeplug's check (the key placed by hand): containerd drops the key.
-      const rendered = render(version, { plugins: { [cri.runtime]: { max_container_log_line_size: 32768 } } }).configToml!;
-      const { dumped } = dump(line, rendered.replace("max_container_log_line_size = 32768", "max_container_log_line_sizee = 32768"));
-      expect(dumped.plugins[cri.runtime].max_container_log_line_sizee).toBeUndefined();
-      expect(dumped.plugins[cri.runtime].max_container_log_line_size).toBe(16384);
+      const rendered = render(version, { plugins: { [cri.runtime]: { selinux_category_range: 2048 } } }).configToml!;
+      const { dumped } = dump(line, rendered.replace("selinux_category_range = 2048", "selinux_category_rangee = 2048"));
+      expect(dumped.plugins[cri.runtime].selinux_category_rangee).toBeUndefined();
+      expect(dumped.plugins[cri.runtime].selinux_category_range).toBe(1024);
     });
 
     it("a plugin that does not exist is refused; containerd has no plugin reading it", () => {
       // One letter off the line's CRI plugin (1.x: a config version 3 name is refused as such, see bad-config 30).
       const misspelt = line.startsWith("1.") ? "io.containerd.grpc.v1.crii" : "io.containerd.cri.v1.runtme";
-      expect(render(version, { plugins: { [misspelt]: { max_container_log_line_size: 32768 } } }).problems).toEqual([
+      expect(render(version, { plugins: { [misspelt]: { selinux_category_range: 2048 } } }).problems).toEqual([
         expect.stringMatching(new RegExp(`plugins\\["${misspelt.replace(/\./g, "\\.")}"\\]: no containerd ${line} plugin is named .*did you mean "${cri.runtime}"\\?$`)),
       ]);
       // The table written by hand into kubeplug's rendered file, as an unchecked override would put it there.
       const rendered = render(version, {}).configToml!;
-      const { dumped } = dump(line, `${rendered}\n[plugins."${misspelt}"]\nmax_container_log_line_size = 32768\n`);
+      const { dumped } = dump(line, `${rendered}\n[plugins."${misspelt}"]\nselinux_category_range = 2048\n`);
       // 2.x's dump keeps a table it has no plugin for, as written; 1.x's drops it. Either way no plugin reads it,
       // which is why kubeplug checks plugin names against the plugins the binary registers, not against the echo.
       if (line.startsWith("1.")) expect(dumped.plugins[misspelt]).toBeUndefined();
-      else expect(dumped.plugins[misspelt]).toEqual({ max_container_log_line_size: 32768 });
-      expect(dumped.plugins[cri.runtime].max_container_log_line_size).toBe(16384);
+      else expect(dumped.plugins[misspelt]).toEqual({ selinux_category_range: 2048 });
+      expect(dumped.plugins[cri.runtime].selinux_category_range).toBe(1024);
     });
 
     it("known keys and free-form tables are accepted, and containerd reports each of them back", () => {
@@ -118,7 +118,7 @@ describe.skipIf(skip)(`containerd key catalog against the real binaries${skip ? 
       const overrides: Table = {
         plugins: {
           [cri.runtime]: {
-            max_container_log_line_size: 32768,
+            selinux_category_range: 2048,
             cni: { max_conf_num: 2 },
             containerd: { runtimes: { "extra-handler": { runtime_type: "io.containerd.runc.v2", options: { BinaryName: "/usr/bin/extra", NoNewKeyring: true } } } },
           },
@@ -133,7 +133,7 @@ describe.skipIf(skip)(`containerd key catalog against the real binaries${skip ? 
       const rendered = render(version, overrides);
       expect(rendered.problems).toEqual([]);
       const { dumped } = dump(line, rendered.configToml!);
-      expect(dumped.plugins[cri.runtime].max_container_log_line_size).toBe(32768);
+      expect(dumped.plugins[cri.runtime].selinux_category_range).toBe(2048);
       expect(dumped.plugins[cri.runtime].cni.max_conf_num).toBe(2);
       expect(at(dumped, [...runtimes, "extra-handler", "options"])).toMatchObject({ BinaryName: "/usr/bin/extra", NoNewKeyring: true });
       expect(dumped.plugins["io.containerd.gc.v1.scheduler"].pause_threshold).toBe(0.05);
@@ -145,10 +145,10 @@ describe.skipIf(skip)(`containerd key catalog against the real binaries${skip ? 
   });
 
   it("containerd 2.1 logs a misspelt key of a known plugin, and is silent about a table no plugin reads", () => {
-    const rendered = render("2.1.9", { plugins: { "io.containerd.cri.v1.runtime": { max_container_log_line_size: 32768 } } }).configToml!;
-    const typo = dump("2.1", rendered.replace("max_container_log_line_size = 32768", "max_container_log_line_sizee = 32768"));
-    expect(typo.stderr).toMatch(/Ignoring unknown key in TOML for plugin.*key=max_container_log_line_sizee plugin=io.containerd.cri.v1.runtime/);
-    const plugin = dump("2.1", `${render("2.1.9", {}).configToml!}\n[plugins."io.containerd.cri.v1.runtme"]\nmax_container_log_line_size = 32768\n`);
+    const rendered = render("2.1.9", { plugins: { "io.containerd.cri.v1.runtime": { selinux_category_range: 2048 } } }).configToml!;
+    const typo = dump("2.1", rendered.replace("selinux_category_range = 2048", "selinux_category_rangee = 2048"));
+    expect(typo.stderr).toMatch(/Ignoring unknown key in TOML for plugin.*key=selinux_category_rangee plugin=io.containerd.cri.v1.runtime/);
+    const plugin = dump("2.1", `${render("2.1.9", {}).configToml!}\n[plugins."io.containerd.cri.v1.runtme"]\nselinux_category_range = 2048\n`);
     expect(plugin.stderr).not.toMatch(/runtme/);
   });
 });
