@@ -7,11 +7,13 @@ import { CONTAINERD_CONFIG_PATH, RenderedContainerd } from "./containerd-render"
 import { daemonInstallStep } from "./daemon-install";
 import { unitLimitsVars } from "./unit-limits";
 import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
+import { CRICTL_STEP, crictlStep } from "./crictl-steps";
 
 export const STEP_IDS = {
   ociRuntimes: OCI_RUNTIMES_STEP,
   containerdInstall: "containerd-install",
   containerdConfigure: "containerd-configure",
+  crictl: CRICTL_STEP,
 } as const;
 
 /** containerd's health: the unit, the socket and the CRI plugin (containerd_healthy in containerd-lib.sh). */
@@ -28,7 +30,14 @@ export interface ContainerdStepInput {
 
 /** The node steps that install and configure containerd, in dependency order. */
 export function containerdSteps(input: ContainerdStepInput): StepDefinition[] {
-  return [ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads, minVersions: input.rendered.features.minEngineVersions }), containerdInstallStep(input), containerdConfigureStep(input)];
+  const crictl = crictlStep({ node: input.node, crictl: input.config.crictl, runtimeEndpoint: input.rendered.runtimeEndpoint, downloads: input.downloads });
+  return [
+    ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads, minVersions: input.rendered.features.minEngineVersions }),
+    containerdInstallStep(input),
+    ...(crictl ? [crictl] : []),
+    // Last: RuntimeClasses wait for the last runtime step of each node.
+    containerdConfigureStep(input),
+  ];
 }
 
 function containerdInstallStep(input: ContainerdStepInput): StepDefinition {
