@@ -22,11 +22,13 @@ KP_SKIPPED_MODULES=()
 KP_LOADED_MODULES=()
 
 prepare_rollback() {
-  local entry path value
+  local entry path value key
   for entry in "${KP_SYSCTL_PREVIOUS[@]}"; do
     path=${entry%%=*}
     value=${entry#*=}
-    if printf '%s\n' "$value" >"$path" 2>/dev/null; then kp_say "restored ${path#/proc/sys/} = $value"; else kp_say "could not restore ${path#/proc/sys/} to $value"; fi
+    key=${path#/proc/sys/}
+    key=${key//\//.}
+    if printf '%s\n' "$value" >"$path" 2>/dev/null; then kp_say "restored $key = $value"; else kp_say "could not restore $key to $value"; fi
   done
   [ "${#KP_LOADED_MODULES[@]}" = 0 ] || kp_say "not rolled back: module(s) ${KP_LOADED_MODULES[*]} stay loaded"
   kp_rollback_files
@@ -72,9 +74,9 @@ prepare_module_present() {
 # Why this node cannot load modules, or nothing when it can.
 prepare_no_module_loading() {
   if [ ! -e /proc/modules ]; then
-    printf 'this kernel (%s) cannot load modules (no /proc/modules)' "$(uname -r)"
+    printf 'the kernel cannot load modules (no /proc/modules)'
   elif [ ! -d "/lib/modules/$(uname -r)" ]; then
-    printf 'this node has no /lib/modules/%s to load modules from (a container sharing its host'"'"'s kernel?)' "$(uname -r)"
+    printf 'the node has no /lib/modules/%s to load modules from (a container that shares its host'"'"'s kernel?)' "$(uname -r)"
   fi
 }
 
@@ -87,7 +89,7 @@ for module in "${KP_MODULES[@]}"; do
   reason=$(prepare_no_module_loading)
   if [ -n "$reason" ]; then
     KP_SKIPPED_MODULES+=("$module")
-    kp_skip "$module not available: the kernel does not have it and $reason; not loaded"
+    kp_skip "$module not available: kernel $(uname -r) does not have it, and $reason; not loaded"
     continue
   fi
   command -v modprobe >/dev/null 2>&1 || kp_fail "cannot load kernel module $module: modprobe is not installed (Debian package kmod); nothing was changed"
