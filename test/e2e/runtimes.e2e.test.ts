@@ -218,7 +218,7 @@ describe.skipIf(skip)(`CRI-O and OCI runtimes on real test nodes, from stand-in 
     watching = false;
     await watcher;
     expect(report.ok, failures(report)).toBe(true);
-    expect(report.commands.map((c) => [c.name, c.status])).toEqual(["oci-runtimes-install", "crio-install", "crio-configure"].map((s) => [`node3-${s}`, "ok"]));
+    expect(report.commands.map((c) => [c.name, c.status])).toEqual(["node-prepare", "oci-runtimes-install", "crio-install", "crio-configure"].map((s) => [`node3-${s}`, "ok"]));
     expect(command(report, "node3-crio-configure").result?.restarted).toEqual(["crio"]);
 
     // The bundle's binaries where its own installer puts them, and nothing else from it.
