@@ -130,6 +130,60 @@ describe.skipIf(skip)(`node-prepare and crictl on a real test node${skip ? ` (sk
     scenarios.last().lost = "nothing";
   });
 
+  it("a file systemd-sysctl reads after ours (/etc/sysctl.conf, a later sysctl.d file) that would undo a key at boot: warned, left alone", async () => {
+    await on("if [ -e /etc/sysctl.conf ]; then cp -a /etc/sysctl.conf /run/sysctl.conf.saved; fi; printf 'net.ipv4.ip_forward = 0\\n' > /etc/sysctl.conf && printf 'net.core.somaxconn=512\\nnet.ipv4.ip_forward = 1\\n' > /etc/sysctl.d/zz-local.conf");
+    try {
+      const before = await fingerprint();
+      const report = await scenarios.apply("prepare: later sysctl files (warned)", stack());
+      expect(report.ok, failures(report)).toBe(true);
+      const prepare = command(report, "node1-node-prepare");
+      expect(prepare.result!.changed).toEqual([]);
+      expect(prepare.stdout).toContain(`warning: at boot, /etc/sysctl.d/zz-local.conf sets net.core.somaxconn = 512 after ${SYSCTL_FILE} (which sets 1024), and wins; change it there`);
+      expect(prepare.stdout).toContain(`warning: at boot, /etc/sysctl.conf sets net.ipv4.ip_forward = 0 after ${SYSCTL_FILE} (which sets 1), and wins; change it there`);
+      expect(prepare.stdout).not.toContain("zz-local.conf sets net.ipv4.ip_forward");
+      expect(await on("cat /etc/sysctl.conf")).toBe("net.ipv4.ip_forward = 0");
+      expect(await fingerprint()).toBe(before);
+    } finally {
+      await on("rm -f /etc/sysctl.conf /etc/sysctl.d/zz-local.conf; if [ -e /run/sysctl.conf.saved ]; then mv /run/sysctl.conf.saved /etc/sysctl.conf; fi");
+    }
+    scenarios.last().lost = "nothing";
+  });
+
+  it("SIGKILL at every fault point of node-prepare (after each file, after each sysctl set): the next apply finishes the job", async () => {
+    const arm = (point: number) => on(`mkdir -p /run/kubeplug && rm -f /run/kubeplug/fault-fired && echo 'node-prepare ${point} kill' > /run/kubeplug/fault-injection`);
+    const points: string[] = [];
+    try {
+      for (let i = 1; i <= 10; i++) {
+        const variant = stack({ sysctls: { "net.core.somaxconn": 2000 + i } });
+        await arm(i);
+        const faulted = await scenarios.apply(`prepare: SIGKILL at point ${i}`, variant);
+        const what = await on("cat /run/kubeplug/fault-fired 2>/dev/null || echo none");
+        if (what.startsWith("passed")) {
+          expect(faulted.ok, failures(faulted)).toBe(true);
+          expect(what).toBe(`passed ${i - 1}`);
+          break;
+        }
+        expect(what).toMatch(new RegExp(`^fired ${i} `));
+        expect(command(faulted, "node1-node-prepare")).toMatchObject({ status: "failed", exitCode: 137 });
+        expect(command(faulted, "node1-oci-runtimes-install").status).toBe("skipped");
+        const again = await scenarios.apply(`prepare: re-run after the kill at point ${i}`, variant);
+        expect(again.ok, failures(again)).toBe(true);
+        expect(await on("cat /proc/sys/net/core/somaxconn")).toBe(String(2000 + i));
+        expect(await on(`grep somaxconn ${SYSCTL_FILE}`)).toBe(`net.core.somaxconn = ${2000 + i}`);
+        expect(await on("ls -d /run/kubeplug/stage.* 2>/dev/null | wc -l")).toBe("0");
+        points.push(what.replace(/^fired \d+ /, ""));
+      }
+    } finally {
+      await on("rm -f /run/kubeplug/fault-injection");
+    }
+    // Each variant changes the sysctl file and one value: two points.
+    expect(points).toEqual([`wrote ${SYSCTL_FILE}`, "set net.core.somaxconn"]);
+    const back = await scenarios.apply("prepare: back to the base stack", stack());
+    expect(back.ok, failures(back)).toBe(true);
+    expect(await sysctls()).toBe("1 1024 1 1 1");
+    scenarios.last().lost = `nothing; killed at ${points.length} points, each finished by the next apply`;
+  });
+
   it("a sysctl the node refuses (vm.* is read-only in the container): fails naming node, key and cause; the file and the values set before it are rolled back", async () => {
     const before = await fingerprint();
     // net.core.somaxconn is set (1024 -> 8192) before vm.max_map_count fails, and must be put back.

@@ -19,7 +19,6 @@
 KP_SYSCTL_PREVIOUS=()
 KP_SYSCTL_SET=()
 KP_SKIPPED_MODULES=()
-KP_LOADED_MODULES=()
 
 prepare_rollback() {
   local entry path value key
@@ -30,7 +29,7 @@ prepare_rollback() {
     key=${key//\//.}
     if printf '%s\n' "$value" >"$path" 2>/dev/null; then kp_say "restored $key = $value"; else kp_say "could not restore $key to $value"; fi
   done
-  [ "${#KP_LOADED_MODULES[@]}" = 0 ] || kp_say "not rolled back: module(s) ${KP_LOADED_MODULES[*]} stay loaded"
+  # Modules this run loaded are in KP_CHANGED as module:<name>: kp_restore_changed names them as not rolled back.
   kp_rollback_files
 }
 # shellcheck disable=SC2034 # kp_fail (prelude.sh) calls the hook
@@ -96,7 +95,6 @@ for module in "${KP_MODULES[@]}"; do
   if ! err=$(modprobe "$module" 2>&1); then
     kp_fail "cannot load kernel module $module: $(kp_cause "$err"); nothing was changed"
   fi
-  KP_LOADED_MODULES+=("$module")
   KP_CHANGED+=("module:$module")
   kp_say "loaded kernel module $module"
 done
@@ -153,14 +151,50 @@ for entry in "${KP_SYSCTLS[@]}"; do
   done
 done
 shopt -u nullglob
-for module in "${!skipped_keys[@]}"; do
-  kp_skip "$module not available: sysctl(s) ${skipped_keys[$module]} skipped"
-done
+while IFS= read -r module; do
+  [ -z "$module" ] || kp_skip "$module not available: sysctl(s) ${skipped_keys[$module]} skipped"
+done < <(printf '%s\n' "${!skipped_keys[@]}" | sort)
 
 # Files: at boot, systemd-modules-load and systemd-sysctl read them ---------------------------------
 kp_install_file "$(kp_staged "$KP_MODULES_FILE")" "$KP_MODULES_FILE" 0644 || true
 kp_install_file "$(kp_staged "$KP_SYSCTL_FILE")" "$KP_SYSCTL_FILE" 0644 || true
 kp_prune_owned
+
+# At boot, a file read after ours wins (sysctl.d(5): files sort by name across /etc, /run and
+# /usr/lib, /etc hiding the same name elsewhere; `sysctl --system` reads /etc/sysctl.conf last).
+# Those files are not kubeplug's to change: name every key they would set to another value.
+prepare_later_files() {
+  local ours=${KP_SYSCTL_FILE##*/} dir file name
+  local -A seen=()
+  for dir in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
+    for file in "$dir"/*.conf; do
+      name=${file##*/}
+      if [ ! -f "$file" ] || [ -n "${seen[$name]:-}" ]; then continue; fi
+      seen[$name]=1
+      if [[ $name > $ours ]]; then printf '%s\n' "$file"; fi
+    done
+  done
+  if [ -f /etc/sysctl.conf ]; then printf '%s\n' /etc/sysctl.conf; fi
+  return 0
+}
+declare -A read_files=(["$(readlink -f "$KP_SYSCTL_FILE")"]=1)
+shopt -s nullglob
+while IFS= read -r later; do
+  # Debian's 99-sysctl.conf is a link to /etc/sysctl.conf: one file, named once.
+  later=$(readlink -f "$later")
+  [ -z "${read_files[$later]:-}" ] || continue
+  read_files[$later]=1
+  for entry in "${KP_SYSCTLS[@]}"; do
+    key=${entry%%=*}
+    [[ $key != *'*'* ]] || continue
+    value=$(normalize "${entry#*=}")
+    while IFS= read -r other; do
+      other=$(normalize "$other")
+      [ "$other" = "$value" ] || kp_warn "at boot, $later sets $key = $other after $KP_SYSCTL_FILE (which sets $value), and wins; change it there"
+    done < <(sed -nE "s/^[[:space:]]*-?${key//./[./]}[[:space:]]*=(.*)$/\1/p" "$later" 2>/dev/null)
+  done
+done < <(prepare_later_files)
+shopt -u nullglob
 
 # Now: every value that differs is written, and read back ------------------------------------------
 for entry in "${plan[@]}"; do
