@@ -199,6 +199,18 @@ describe.skipIf(skip)(`node-prepare and crictl on a real test node${skip ? ` (sk
     scenarios.last().lost = "nothing (refused, rolled back)";
   });
 
+  it("crictl: a checksum that does not match the tarball stops the step before anything is installed", async () => {
+    const before = await fingerprint();
+    const bad = stack();
+    bad.config["kubeplug:cluster"].downloads.checksums.crictl = { [CRICTL_VERSION]: { amd64: `sha256:${"0".repeat(64)}` } };
+    const report = await scenarios.apply("crictl: checksum mismatch (refused)", bad);
+    const failed = command(report, "node1-crictl-install");
+    expect(failed.status).toBe("failed");
+    expect(failed.stderr).toMatch(new RegExp(`kubeplug\\[node1/crictl-install\\]: error: checksum mismatch for ${crictl.baseUrl.replace(/[.]/g, "\\.")}/v${CRICTL_VERSION}/crictl-v${CRICTL_VERSION}-linux-amd64\\.tar\\.gz: expected sha256:0{64}, got sha256:[0-9a-f]{64}; nothing was installed`));
+    expect(await fingerprint()).toBe(before);
+    scenarios.last().lost = "nothing (refused before install)";
+  });
+
   it("LimitedSwap on this cgroup v1 node: refused before anything is written", async () => {
     const before = await fingerprint();
     const report = await scenarios.apply("prepare: LimitedSwap without cgroup v2", stack({ kubelet: { failSwapOn: false, memorySwap: { swapBehavior: "LimitedSwap" } } }));
