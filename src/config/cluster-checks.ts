@@ -9,6 +9,7 @@ import { checkHostKeys } from "./host-keys";
 import { checkContainerd } from "./runtime-checks";
 import { SecretRef } from "./secrets";
 import { unknownNameMessage } from "./suggest";
+import { checkKubeletSwap, checkPrepareSysctls, stackSysctls } from "./node-prepare";
 
 const ROOT = "kubeplug:cluster";
 
@@ -44,6 +45,11 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
   checkHostKeys(cluster, at);
   checkClusterRegistries(cluster, at);
   forEachSecretRef(cluster.registries, (ref, path) => requireSecret(ref, path, ["registries"]));
+
+  checkKubeletSwap(cluster.kubelet, at.child("kubelet"));
+  const needed = stackSysctls(network.podCIDR);
+  checkPrepareSysctls(cluster.prepare.sysctls, at.child("prepare"), needed);
+  cluster.pools.forEach((pool, i) => checkPrepareSysctls(pool.prepare?.sysctls, at.child("pools", i, "prepare"), needed));
 
   cluster.pools.forEach((pool, i) => {
     const nodes = cluster.nodes.filter((n) => n.pool === pool.name);

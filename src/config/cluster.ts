@@ -7,6 +7,7 @@ import { crioRuntime } from "./crio";
 import { registryHostName } from "./runtime-common";
 import { containerdRuntime, registryHost } from "./runtime";
 import { runtimeClass, runtimeClassName } from "./runtime-class";
+import { clusterPrepare, kubeletSwapFields, poolPrepare } from "./node-prepare";
 import { enumRecord, strictObject, tagged } from "./zod";
 
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
@@ -79,6 +80,7 @@ const pool = strictObject({
   runtime: runtimeConfig.describe("The pool's container runtime, chosen by kind."),
   labels: labels.default({}).describe("Labels every node of the pool carries (RuntimeClass node selectors match on them)."),
   virtualization: z.boolean().optional().describe("Whether the pool's nodes expose /dev/kvm; false refuses Kata and gVisor's kvm platform up front. Unset: checked on each node."),
+  prepare: poolPrepare.optional().describe("Node prerequisites of this pool's nodes, over kubeplug:cluster.prepare: its modules are added to the cluster's, its sysctls override the cluster's key by key."),
 });
 export type PoolConfig = z.infer<typeof pool>;
 
@@ -98,7 +100,9 @@ export const clusterConfig = strictObject({
   kubelet: strictObject({
     cgroupDriver: kubeletCgroupDriver,
     rootDir: absolutePath.default("/var/lib/kubelet").describe("The kubelet's --root-dir, handed to every CSI driver (charts call it kubeletDir, linux.kubelet, ...); distributions that move it (k0s: /var/lib/k0s/kubelet) break every driver that is not told."),
+    ...kubeletSwapFields,
   }).prefault({}).describe("What kubeplug must match on the kubelet's side."),
+  prepare: clusterPrepare.prefault({}).describe("Node prerequisites (the node-prepare step, before any runtime install): kernel modules and sysctls on every node, now and at boot; the swap check follows kubelet.failSwapOn. A pool's prepare adds to it."),
   ssh: clusterSsh.prefault({}).describe("How kubeplug reaches every node over SSH; a node's own ssh overrides it key by key."),
   downloads: downloadsConfig.prefault({}).describe("Where release artifacts come from and how they are verified."),
   pools: z.array(pool).min(1).describe("Node pools: groups of nodes that share a runtime and labels."),

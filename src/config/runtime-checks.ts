@@ -30,6 +30,7 @@ export function checkContainerd(config: ContainerdConfig, at: Locator, context: 
   if (features.endOfLife) {
     at.child("version").warn(`containerd ${features.line} is past its upstream end of life (1.6: 2025-08-23); plan a move to 1.7 or 2.x`);
   }
+  if (config.crictl.from === "release") requireArtifact(at.child("crictl", "version"), "crictl", config.crictl.version, context);
   if (config.cgroupDriver && config.cgroupDriver !== context.cgroupDriver) {
     at.child("cgroupDriver").problem(
       `"${config.cgroupDriver}" conflicts with kubeplug:cluster.kubelet.cgroupDriver "${context.cgroupDriver}": the runtime and the kubelet must use the same cgroup driver`,

@@ -27,6 +27,11 @@ const commonHandler = {
   baseRuntimeSpec: baseRuntimeSpec.optional(),
 };
 
+/** The newest crictl in the catalog; crictl talks CRI v1 to any containerd kubeplug supports. */
+export const CRICTL_DEFAULT_VERSION = "1.36.0";
+export const CRICTL_CONFIG = "/etc/crictl.yaml";
+const CRICTL_FROM = `release: kubeplug downloads cri-tools (checksum-verified) to /usr/local/bin/crictl; preinstalled: crictl is on the node's PATH (checked); both get ${CRICTL_CONFIG}. none: neither, and a ${CRICTL_CONFIG} kubeplug wrote before is moved aside.`;
+
 const crioOnly = (what: string): string => `${what} is a CRI-O setting; this runtime is kind: containerd`;
 
 /** CRI-O settings that mean nothing to containerd: named, not just "unknown". */
@@ -162,6 +167,14 @@ export const containerdRuntime = strictObject({
     overrides: z.record(registryHostName, registryHost).default({}).describe("Per host inherited from kubeplug:cluster.registries.hosts: this pool's entry, which replaces the cluster's whole entry for that host."),
   }).prefault({}).describe("Registry mirrors, TLS and credentials, written as hosts.toml per registry; merged over kubeplug:cluster.registries."),
   cdi: cdiSettings.optional(),
+  crictl: tagged("from", [
+    strictObject({
+      from: z.literal("release").describe(CRICTL_FROM),
+      version: semver("crictl").default(CRICTL_DEFAULT_VERSION).describe("cri-tools release; its checksum comes from the catalog (kubespray's) or downloads.checksums.crictl."),
+    }),
+    strictObject({ from: z.literal("preinstalled").describe(CRICTL_FROM) }),
+    strictObject({ from: z.literal("none").describe(CRICTL_FROM) }),
+  ]).prefault({ from: "release" }).describe(`crictl, the CRI client, on every node of the pool, with an owned ${CRICTL_CONFIG} that points at this pool's containerd (address).`),
   imports: z.array(absolutePath).optional().describe("Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections)."),
   maxContainerLogLineSize: z.number().int().min(-1).refine((n) => n !== 0, { error: "0 is not a log line size: use a size in bytes, or -1 for no limit" }).optional().describe("Longest container log line in bytes before containerd splits it (max_container_log_line_size); -1: no limit. Unset: containerd's default, 16384."),
   ...daemonSettings,

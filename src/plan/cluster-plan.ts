@@ -5,6 +5,7 @@ import { Findings } from "../config/findings";
 import { HostKeyCheck, nodeHostKeyChecks } from "../config/host-keys";
 import { classInputs, planRuntimeClasses } from "../config/runtime-class-selection";
 import { StackConfig } from "../config/stack";
+import { nodePrepareSettings, stackSysctls } from "../config/node-prepare";
 import { KubeplugConfigError } from "../errors";
 import { networkSteps } from "../components/network/network-steps";
 import { PlannedRuntimeClass, withManifest } from "../components/runtime/runtime-class-manifest";
@@ -69,7 +70,14 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
   const { cluster } = config;
   const findings = new Findings();
   const context = { cgroupDriver: cluster.kubelet.cgroupDriver, cni: config.network.cni, downloads: cluster.downloads };
-  const planned = cluster.pools.map((pool, i) => planPoolRuntime(pool.runtime, { ...context, pool: pool.name }, findings.at(ROOT, "pools", i, "runtime")));
+  const needed = stackSysctls(config.network.podCIDR);
+  const planned = cluster.pools.map((pool, i) =>
+    planPoolRuntime(
+      pool.runtime,
+      { ...context, pool: pool.name, prepare: nodePrepareSettings({ cluster: cluster.prepare, pool: pool.prepare, kubelet: cluster.kubelet, stackSysctls: needed }) },
+      findings.at(ROOT, "pools", i, "runtime"),
+    ),
+  );
   if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
   const pools = planned as PoolRuntimePlan[];
   const byName = new Map(pools.map((p, i) => [p.name, { runtime: p, pool: cluster.pools[i]! }]));

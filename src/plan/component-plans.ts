@@ -9,6 +9,10 @@ import { parseCniProvider } from "../config/cni-provider";
 import { crioRuntime } from "../config/crio";
 import { checkCrio } from "../config/crio-checks";
 import { architecture, DownloadsConfig, downloadsConfig, hostKey, kubeletCgroupDriver } from "../config/cluster";
+import { checkKubeletSwap, checkPrepareSysctls, clusterPrepare, kubeletSwapFields, nodePrepareSettings } from "../config/node-prepare";
+import { strictObject } from "../config/zod";
+
+const kubeletSwap = strictObject(kubeletSwapFields);
 import { Findings, Locator } from "../config/findings";
 import { CniDirsInput, DownloadsInput, NetworkInput } from "../config/input-types";
 import { cniDirs, networkConfig } from "../config/network";
@@ -63,6 +67,10 @@ export interface RuntimeComponentSettings {
   readonly cni?: CniDirsInput;
   /** Whether the nodes expose /dev/kvm; false refuses VM runtimes up front. */
   readonly virtualization?: boolean;
+  /** As `kubeplug:cluster.prepare`: extra kernel modules and sysctls for the node-prepare step. */
+  readonly prepare?: { readonly modules?: readonly string[]; readonly sysctls?: Readonly<Record<string, string | number>> };
+  /** As `kubeplug:cluster.kubelet`'s failSwapOn and memorySwap: what the swap check follows. Default failSwapOn: true. */
+  readonly kubeletSwap?: { readonly failSwapOn?: boolean; readonly memorySwap?: { readonly swapBehavior?: "NoSwap" | "LimitedSwap" } };
 }
 
 const RUNTIMES = {
@@ -92,7 +100,13 @@ export function planRuntimeComponent(
   }
   checkHostKeyPolicies(nodes, findings.at("nodes"));
   failOn(findings.problems);
-  const piece = planPoolRuntime(config, { pool: name, cgroupDriver, cni, downloads }, at);
+  const prepareConfig = parsed(clusterPrepare, settings.prepare ?? {}, "prepare");
+  const kubelet = parsed(kubeletSwap, settings.kubeletSwap ?? {}, "kubelet");
+  checkPrepareSysctls(prepareConfig.sysctls, findings.at("prepare"));
+  checkKubeletSwap(kubelet, findings.at("kubelet"));
+  failOn(findings.problems);
+  const prepare = nodePrepareSettings({ cluster: prepareConfig, kubelet });
+  const piece = planPoolRuntime(config, { pool: name, cgroupDriver, cni, downloads, prepare }, at);
   failOn(findings.problems);
   return {
     piece: piece!,

@@ -8,6 +8,8 @@ import { containerdSteps } from "../components/runtime/containerd-steps";
 import { RenderedCrio, renderCrio, renderCrioAuthJson } from "../components/runtime/crio-render";
 import { crioSteps } from "../components/runtime/crio-steps";
 import { StepDefinition, StepNode } from "../components/node/step";
+import { NODE_PREPARE_STEP, nodePrepareStep } from "../components/node/prepare-steps";
+import { NodePrepareSettings } from "../config/node-prepare";
 
 /** What a pool's runtime takes from the rest of the stack. */
 export interface RuntimeContext {
@@ -15,6 +17,8 @@ export interface RuntimeContext {
   readonly cgroupDriver: "systemd" | "cgroupfs";
   readonly cni: { readonly binDir: string; readonly confDir: string };
   readonly downloads: DownloadsConfig;
+  /** The node prerequisites of the pool's nodes: node-prepare runs before every install step. */
+  readonly prepare: NodePrepareSettings;
 }
 
 /**
@@ -36,7 +40,7 @@ export interface PoolRuntimePlan {
   /** Handler names the pool's runtime knows: what a RuntimeClass may point at. */
   readonly handlers: readonly string[];
   readonly stdin?: SecretStdin;
-  /** The runtime steps of one node of the pool, in dependency order. */
+  /** The runtime steps of one node of the pool, in dependency order, node-prepare first. */
   readonly steps: (node: StepNode & { readonly arch: Arch }) => StepDefinition[];
   readonly containerd?: RenderedContainerd;
   readonly crio?: RenderedCrio;
@@ -57,7 +61,7 @@ export function planPoolRuntime(runtime: RuntimeConfig, context: RuntimeContext,
       return {
         ...shared(runtime, context, rendered, `containerd ${runtime.version} (config version ${rendered.features.configVersion})`),
         ...secretStdin(rendered.credentials, (credentials) => renderCredentialFragment(runtime.version, credentials)),
-        steps: (node) => containerdSteps({ node, config: runtime, rendered, downloads }),
+        steps: (node) => prepared(node, context.prepare, containerdSteps({ node, config: runtime, rendered, downloads })),
         containerd: rendered,
       };
     }
@@ -66,7 +70,7 @@ export function planPoolRuntime(runtime: RuntimeConfig, context: RuntimeContext,
       return {
         ...shared(runtime, context, rendered, `CRI-O ${runtime.version}`),
         ...secretStdin(rendered.credentials, renderCrioAuthJson),
-        steps: (node) => crioSteps({ node, config: runtime, rendered, downloads }),
+        steps: (node) => prepared(node, context.prepare, crioSteps({ node, config: runtime, rendered, downloads })),
         crio: rendered,
       };
     }
@@ -75,6 +79,11 @@ export function planPoolRuntime(runtime: RuntimeConfig, context: RuntimeContext,
       throw new Error(`unhandled runtime kind ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** node-prepare first; every step that depended on nothing (the installs) now depends on it. */
+function prepared(node: StepNode, prepare: NodePrepareSettings, steps: StepDefinition[]): StepDefinition[] {
+  return [nodePrepareStep(node, prepare), ...steps.map((step) => (step.dependsOn.length === 0 ? { ...step, dependsOn: [NODE_PREPARE_STEP] } : step))];
 }
 
 function shared(runtime: RuntimeConfig, context: RuntimeContext, rendered: { readonly runtimeEndpoint: string; readonly configHash: string }, description: string) {

@@ -63,7 +63,7 @@ describe.skipIf(skip)(`the dev stack, runtime and network, on its test nodes${sk
     const { libDir } = INSTALL;
     const report = await scenarios.apply("dev stack: fresh apply", stack());
     expect(report.ok, failures(report)).toBe(true);
-    const steps = ["oci-runtimes-install", "containerd-install", "containerd-configure", "cni-plugins-install", "cni-conflist"];
+    const steps = ["node-prepare", "oci-runtimes-install", "containerd-install", "crictl-install", "containerd-configure", "cni-plugins-install", "cni-conflist"];
     expect(report.commands.map((c) => [c.name, c.status]).sort()).toEqual(NODES.flatMap((n) => steps.map((s) => [`${n.name}-${s}`, "ok"])).sort());
     for (const node of NODES) {
       expect(command(report, `${node.name}-cni-plugins-install`).result?.changed).toEqual(expect.arrayContaining(WANTED.map((p) => `${BIN}/${p}`)));

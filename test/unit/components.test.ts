@@ -72,10 +72,11 @@ beforeAll(async () => {
     );
     attempt("runtimeClass", () => new RuntimeClass("bad-rc", { handler: "gvisor", nodes: CLASS_NODES }));
   }));
-  // Three runtimes of one node and three steps each, and two nodes with two CNI steps each.
+  // Three containerd runtimes of one node and five steps each (node-prepare, oci-runtimes, install,
+  // configure, crictl), and two nodes with two CNI steps each.
   // Commands register after their dependencies resolve; their inputs arrive after that.
   await recorded.settled(({ ofType }) => {
-    expect(ofType(COMMAND)).toHaveLength(13);
+    expect(ofType(COMMAND)).toHaveLength(19);
     for (const c of ofType(COMMAND)) expect(c.inputs.connection).toBeDefined();
   });
   warnings = warn.mock.calls.map((c) => String(c[0]));
@@ -99,7 +100,7 @@ describe("ContainerdRuntime on its own", () => {
 
   it("registers every step with a host that is an Output of the same program", () => {
     const commands = recorded.ofType(COMMAND).filter((c) => c.name.startsWith("vm1-"));
-    expect(commands).toHaveLength(3);
+    expect(commands).toHaveLength(5);
     for (const command of commands) {
       const connection = unwrapSecret(command.inputs.connection).value as Record<string, unknown>;
       expect(connection).toMatchObject({ host: "203.0.113.7", port: 22, user: "root" });

@@ -12,7 +12,7 @@ beforeAll(async () => {
   ({ recorded } = await recordResources("crio", () => new CrioRuntime("p", runtimeArgs(rawStack("test/golden/cases/crio-full.yaml")))));
   // Commands register after their dependencies resolve; their inputs arrive after that.
   await recorded.settled(({ ofType }) => {
-    expect(ofType(COMMAND)).toHaveLength(3);
+    expect(ofType(COMMAND)).toHaveLength(4);
     for (const c of ofType(COMMAND)) expect(c.inputs.connection).toBeDefined();
   });
 });

@@ -6,7 +6,7 @@ import { MockedProgram, runMockedProgram, unwrapSecret } from "../support/pulumi
 let program: MockedProgram;
 
 beforeAll(async () => {
-  program = await runMockedProgram(join(__dirname, "..", "fixtures", "stacks", "Pulumi.network.yaml"), "network", {}, 10);
+  program = await runMockedProgram(join(__dirname, "..", "fixtures", "stacks", "Pulumi.network.yaml"), "network", {}, 14);
 });
 
 describe("CNI node steps under mocks (own bridge conflist, per-node pod subnets)", () => {
@@ -44,7 +44,7 @@ describe("host keys from a known_hosts file (ssh.knownHostsFile) under mocks", (
 
   it("pins every Command to the key the file lists for its node, ssh-ed25519 first, hashed names included", () => {
     const commands = program.ofType("command:remote:Command");
-    expect(commands).toHaveLength(10);
+    expect(commands).toHaveLength(14);
     for (const command of commands) {
       const node = command.name.split("-")[0] as keyof typeof KEYS;
       expect((unwrapSecret(command.inputs.connection).value as Record<string, unknown>).hostKey).toBe(KEYS[node]);

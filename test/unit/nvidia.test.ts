@@ -37,18 +37,18 @@ function plan(runtime: string) {
 }
 
 describe("nvidia engine", () => {
-  it.each(["nvidia-containerd-v2-1.7", "nvidia-containerd-v3", "nvidia-crio"])("%s: an nvidia RuntimeClass on the GPU pool's nodes, and the toolkit step first", (name) => {
+  it.each(["nvidia-containerd-v2-1.7", "nvidia-containerd-v3", "nvidia-crio"])("%s: an nvidia RuntimeClass on the GPU pool's nodes, and the toolkit step right after node-prepare", (name) => {
     const p = planGoldenCase(name);
     const nvidia = p.runtimeClasses.find((c) => c.name === "nvidia");
     expect(nvidia?.handler).toBe("nvidia");
     expect(nvidia?.nodes).toEqual(["gpu1"]);
     const steps = p.nodes[0]!.steps;
-    expect(steps[0]!.id).toBe("nvidia-toolkit-install");
+    expect(steps.slice(0, 2).map((s) => s.id)).toEqual(["node-prepare", "nvidia-toolkit-install"]);
     const oci = steps.find((s) => s.id === "oci-runtimes-install")!;
     expect(oci.dependsOn).toContain("nvidia-toolkit-install");
     // The toolkit comes from its own repository, in its own step: the runtimes step does not apt-get it.
     expect(oci.script).not.toMatch(/KP_PACKAGES=\([^)]*nvidia-container-toolkit/);
-    expect(steps[0]!.script).toMatch(/KP_PACKAGES=\('nvidia-container-toolkit(=1\.17\.8-1)?'\)/);
+    expect(steps[1]!.script).toMatch(/KP_PACKAGES=\('nvidia-container-toolkit(=1\.17\.8-1)?'\)/);
   });
 
   it.each([["1.7.24", "io.containerd.grpc.v1.cri"], ["2.1.9", "io.containerd.cri.v1.runtime"], ["2.3.4", "io.containerd.cri.v1.runtime"]])(

@@ -10,7 +10,7 @@ const stackFile = join(__dirname, "..", "fixtures", "stacks", "Pulumi.mock3.yaml
 let program: MockedProgram;
 
 beforeAll(async () => {
-  program = await runMockedProgram(stackFile, "mock3", { mirrorPassword: "s3cret-mirror-password" }, 9);
+  program = await runMockedProgram(stackFile, "mock3", { mirrorPassword: "s3cret-mirror-password" }, 15);
 });
 
 const step = (name: string) => program.get("kubeplug:node:NodeStep", name);
@@ -25,7 +25,7 @@ describe("Pulumi program under mocks (3 nodes, 2 pools)", () => {
     ]);
     const steps = ofType("kubeplug:node:NodeStep");
     expect(steps.map((s) => s.name).sort()).toEqual(
-      ["node1", "node2", "node3"].flatMap((n) => ["containerd-configure", "containerd-install", "oci-runtimes-install"].map((s) => `${n}-${s}`)).sort(),
+      ["node1", "node2", "node3"].flatMap((n) => ["containerd-configure", "containerd-install", "crictl-install", "node-prepare", "oci-runtimes-install"].map((s) => `${n}-${s}`)).sort(),
     );
     for (const nodeStep of steps) {
       expect(nodeStep.parent).toBe(nodeStep.name.startsWith("node3") ? "edge" : "stable");
@@ -34,10 +34,12 @@ describe("Pulumi program under mocks (3 nodes, 2 pools)", () => {
     }
   });
 
-  it("orders each node's steps: runtimes and containerd install before configure", () => {
+  it("orders each node's steps: node-prepare first, runtimes and containerd install before configure", () => {
     for (const node of ["node1", "node2", "node3"]) {
-      expect(step(`${node}-oci-runtimes-install`)!.dependsOn).toEqual([]);
-      expect(step(`${node}-containerd-install`)!.dependsOn).toEqual([]);
+      expect(step(`${node}-node-prepare`)!.dependsOn).toEqual([]);
+      expect(step(`${node}-oci-runtimes-install`)!.dependsOn).toEqual([`${node}-node-prepare`]);
+      expect(step(`${node}-containerd-install`)!.dependsOn).toEqual([`${node}-node-prepare`]);
+      expect(step(`${node}-crictl-install`)!.dependsOn).toEqual([`${node}-node-prepare`]);
       expect(step(`${node}-containerd-configure`)!.dependsOn.sort()).toEqual([`${node}-containerd-install`, `${node}-oci-runtimes-install`]);
     }
   });

@@ -6,7 +6,7 @@ import { MockedProgram, runMockedProgram } from "../support/pulumi-mocks";
 let program: MockedProgram;
 
 beforeAll(async () => {
-  program = await runMockedProgram(join(__dirname, "..", "fixtures", "stacks", "Pulumi.cilium.yaml"), "cilium", {}, 10);
+  program = await runMockedProgram(join(__dirname, "..", "fixtures", "stacks", "Pulumi.cilium.yaml"), "cilium", {}, 14);
 });
 
 describe("a CNI provider in a stack under mocks (Cilium)", () => {

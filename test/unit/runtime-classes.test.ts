@@ -8,7 +8,7 @@ const RUNTIME_CLASS = "kubernetes:node.k8s.io/v1:RuntimeClass";
 let program: MockedProgram;
 
 beforeAll(async () => {
-  program = await runMockedProgram(join(__dirname, "..", "fixtures", "stacks", "Pulumi.mixed.yaml"), "mixed", { quayPassword: "quay-robot-token-91" }, 9);
+  program = await runMockedProgram(join(__dirname, "..", "fixtures", "stacks", "Pulumi.mixed.yaml"), "mixed", { quayPassword: "quay-robot-token-91" }, 14);
 });
 
 describe("runtime components and RuntimeClasses under mocks (containerd + CRI-O pools)", () => {
@@ -16,6 +16,7 @@ describe("runtime components and RuntimeClasses under mocks (containerd + CRI-O 
     expect(program.ofType("kubeplug:runtime:ContainerdRuntime").map((r) => r.name)).toEqual(["general"]);
     expect(program.ofType("kubeplug:runtime:CrioRuntime").map((r) => r.name)).toEqual(["vms"]);
     expect(program.ofType("kubeplug:node:NodeStep").filter((s) => s.parent === "vms").map((s) => s.name)).toEqual([
+      "v1-node-prepare",
       "v1-oci-runtimes-install",
       "v1-crio-install",
       "v1-crio-configure",

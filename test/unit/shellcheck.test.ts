@@ -7,6 +7,7 @@ import { CNI_CONFLIST_STEP } from "../../src/components/network/cni-conflist";
 import { CNI_PLUGINS_STEP } from "../../src/components/network/cni-plugins";
 import { STEP_IDS } from "../../src/components/runtime/containerd-steps";
 import { CRIO_STEP_IDS } from "../../src/components/runtime/crio-steps";
+import { NODE_PREPARE_STEP } from "../../src/components/node/prepare-steps";
 import { loadStack } from "../../src/plan/stack-files";
 import { planCluster } from "../../src/plan/cluster-plan";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
@@ -24,7 +25,7 @@ const ASSETS = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8
   .map((f) => join(ROOT, "src", f));
 
 /** Every step kind a stack can render. */
-const STEP_KINDS = [...new Set([...Object.values(STEP_IDS), ...Object.values(CRIO_STEP_IDS), CNI_PLUGINS_STEP, CNI_CONFLIST_STEP])].sort();
+const STEP_KINDS = [...new Set([NODE_PREPARE_STEP, ...Object.values(STEP_IDS), ...Object.values(CRIO_STEP_IDS), CNI_PLUGINS_STEP, CNI_CONFLIST_STEP])].sort();
 
 /**
  * Every step of every golden case and of the dev stack, as the node runs it. One node per pool: the

@@ -17,6 +17,8 @@ export interface StepResult {
   readonly step: string;
   readonly changed: readonly string[];
   readonly restarted: readonly string[];
+  /** What the step could not do on this node and did not fail for, each with the reason (kp_skip). */
+  readonly skipped?: readonly string[];
 }
 
 export const RESULT_MARKER = "KUBEPLUG_RESULT ";

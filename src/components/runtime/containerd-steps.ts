@@ -8,12 +8,14 @@ import { daemonInstallStep } from "./daemon-install";
 import { unitLimitsVars } from "./unit-limits";
 import { NVIDIA_TOOLKIT_STEP, OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
 import { nvidiaToolkitStep } from "./nvidia-steps";
+import { CRICTL_STEP, crictlStep } from "./crictl-steps";
 
 export const STEP_IDS = {
   nvidiaToolkit: NVIDIA_TOOLKIT_STEP,
   ociRuntimes: OCI_RUNTIMES_STEP,
   containerdInstall: "containerd-install",
   containerdConfigure: "containerd-configure",
+  crictl: CRICTL_STEP,
 } as const;
 
 /** containerd's health: the unit, the socket and the CRI plugin (containerd_healthy in containerd-lib.sh). */
@@ -31,10 +33,13 @@ export interface ContainerdStepInput {
 /** The node steps that install and configure containerd, in dependency order. */
 export function containerdSteps(input: ContainerdStepInput): StepDefinition[] {
   const nvidia = nvidiaToolkitStep({ node: input.node, runtimes: input.config.runtimes });
+  const crictl = crictlStep({ node: input.node, crictl: input.config.crictl, runtimeEndpoint: input.rendered.runtimeEndpoint, downloads: input.downloads });
   return [
     ...(nvidia ? [nvidia] : []),
     ociRuntimesStep({ node: input.node, runtimes: input.config.runtimes, downloads: input.downloads, minVersions: input.rendered.features.minEngineVersions }),
     containerdInstallStep(input),
+    ...(crictl ? [crictl] : []),
+    // Last: RuntimeClasses wait for the last runtime step of each node.
     containerdConfigureStep(input),
   ];
 }

@@ -16,8 +16,9 @@ export function planContainerdArgs(name: string, args: ContainerdRuntimeArgs) {
 }
 
 /**
- * containerd on a set of nodes: installs the OCI runtimes and containerd, then writes config.toml,
- * hosts.toml and runtime files. Every node gets the same rendered config, so `configHash` is one value.
+ * containerd on a set of nodes: prepares each node (kernel modules, sysctls, the swap check: `prepare`,
+ * `kubeletSwap`), installs the OCI runtimes, containerd and crictl (with /etc/crictl.yaml), then writes
+ * config.toml, hosts.toml and runtime files. Every node gets the same rendered config, so `configHash` is one value.
  */
 export class ContainerdRuntime extends PoolRuntimeComponent {
   constructor(name: string, args: ContainerdRuntimeArgs | PlannedRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -43,6 +43,42 @@ export interface KubeplugCluster {
      * @default "/var/lib/kubelet"
      */
     rootDir?: string;
+    /**
+     * The kubelet's failSwapOn: true (the default) makes the kubelet refuse to start while swap is on, so node-prepare fails on a node with active swap and names its swap devices. Ref: https://kubernetes.io/docs/concepts/cluster-administration/swap-memory-management/
+     *
+     * @default true
+     */
+    failSwapOn?: boolean;
+    /**
+     * With failSwapOn: false, how the kubelet lets pods use swap.
+     */
+    memorySwap?: {
+      /**
+       * The kubelet's memorySwap.swapBehavior (NodeSwap, GA in 1.34): NoSwap (pods use no swap) or LimitedSwap (Burstable pods may swap in proportion to their memory request; needs cgroup v2, which node-prepare checks).
+       *
+       * @default "NoSwap"
+       */
+      swapBehavior?: "NoSwap" | "LimitedSwap";
+    };
+  };
+  /**
+   * Node prerequisites (the node-prepare step, before any runtime install): kernel modules and sysctls on every node, now and at boot; the swap check follows kubelet.failSwapOn. A pool's prepare adds to it.
+   *
+   * @default {}
+   */
+  prepare?: {
+    /**
+     * Kernel modules to load now and at boot (/etc/modules-load.d/kubeplug.conf), besides the ones every node gets: overlay, br_netfilter.
+     *
+     * @default []
+     */
+    modules?: string[];
+    /**
+     * sysctls to set now and at boot (/etc/sysctl.d/99-kubeplug.conf), besides the ones every node gets: net.ipv4.ip_forward = 1, net.bridge.bridge-nf-call-iptables = 1, net.bridge.bridge-nf-call-ip6tables = 1 (and net.ipv6.conf.all.forwarding = 1 with an IPv6 pod network).
+     */
+    sysctls?: {
+      [k: string]: string | number;
+    };
   };
   /**
    * How kubeplug reaches every node over SSH; a node's own ssh overrides it key by key.
@@ -1200,6 +1236,36 @@ export interface KubeplugCluster {
             specDirs?: string[];
           };
           /**
+           * crictl, the CRI client, on every node of the pool, with an owned /etc/crictl.yaml that points at this pool's containerd (address).
+           *
+           * @default {"from":"release"}
+           */
+          crictl?:
+            | {
+                /**
+                 * release: kubeplug downloads cri-tools (checksum-verified) to /usr/local/bin/crictl; preinstalled: crictl is on the node's PATH (checked); both get /etc/crictl.yaml. none: neither, and a /etc/crictl.yaml kubeplug wrote before is moved aside.
+                 */
+                from: "release";
+                /**
+                 * cri-tools release; its checksum comes from the catalog (kubespray's) or downloads.checksums.crictl.
+                 *
+                 * @default "1.36.0"
+                 */
+                version?: string;
+              }
+            | {
+                /**
+                 * release: kubeplug downloads cri-tools (checksum-verified) to /usr/local/bin/crictl; preinstalled: crictl is on the node's PATH (checked); both get /etc/crictl.yaml. none: neither, and a /etc/crictl.yaml kubeplug wrote before is moved aside.
+                 */
+                from: "preinstalled";
+              }
+            | {
+                /**
+                 * release: kubeplug downloads cri-tools (checksum-verified) to /usr/local/bin/crictl; preinstalled: crictl is on the node's PATH (checked); both get /etc/crictl.yaml. none: neither, and a /etc/crictl.yaml kubeplug wrote before is moved aside.
+                 */
+                from: "none";
+              };
+          /**
            * Drop-in files other tools own. Default: /etc/containerd/conf.d/*.toml on 2.x, none on 1.x (where imports replace whole plugin sections).
            */
           imports?: string[];
@@ -1947,6 +2013,21 @@ export interface KubeplugCluster {
      * Whether the pool's nodes expose /dev/kvm; false refuses Kata and gVisor's kvm platform up front. Unset: checked on each node.
      */
     virtualization?: boolean;
+    /**
+     * Node prerequisites of this pool's nodes, over kubeplug:cluster.prepare: its modules are added to the cluster's, its sysctls override the cluster's key by key.
+     */
+    prepare?: {
+      /**
+       * Kernel modules to load now and at boot (/etc/modules-load.d/kubeplug.conf), besides the ones every node gets: overlay, br_netfilter.
+       */
+      modules?: string[];
+      /**
+       * sysctls to set now and at boot (/etc/sysctl.d/99-kubeplug.conf), besides the ones every node gets: net.ipv4.ip_forward = 1, net.bridge.bridge-nf-call-iptables = 1, net.bridge.bridge-nf-call-ip6tables = 1 (and net.ipv6.conf.all.forwarding = 1 with an IPv6 pod network).
+       */
+      sysctls?: {
+        [k: string]: string | number;
+      };
+    };
   }[];
   /**
    * The nodes kubeplug manages.

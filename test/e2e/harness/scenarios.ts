@@ -10,6 +10,7 @@ import { expect } from "vitest";
 import { applyStack } from "./apply";
 import { ApplyInput, ApplyReport, CommandRun, E2eFigure } from "./report";
 import { BRIDGE, type Testbed } from "../testbed";
+import { crictlRelease } from "../standins/artifacts";
 
 export type Stack = { config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -39,6 +40,28 @@ export async function waitForFreeBridge(): Promise<void> {
 
 export type Applied = ApplyReport & { wallMs: number };
 
+/**
+ * Every containerd pool installs crictl from its release by default, and no test can download it:
+ * a stack that names no crictl source of its own gets the STAND-IN crictl tarball
+ * (standins/artifacts.ts crictlRelease) in downloads.baseUrls/checksums.
+ */
+export async function withCrictlStandin(stack: Stack): Promise<Stack> {
+  const cluster = stack.config["kubeplug:cluster"];
+  if (!cluster || cluster.downloads?.baseUrls?.crictl) return stack;
+  const crictl = await crictlRelease();
+  const downloads = cluster.downloads ?? {};
+  return {
+    ...stack,
+    config: {
+      ...stack.config,
+      "kubeplug:cluster": {
+        ...cluster,
+        downloads: { ...downloads, baseUrls: { ...downloads.baseUrls, crictl: crictl.baseUrl }, checksums: { ...downloads.checksums, crictl: { ...crictl.checksums, ...downloads.checksums?.crictl } } },
+      },
+    },
+  };
+}
+
 /** Applies stacks in order, one scenario each, and keeps their figures. */
 export class Scenarios {
   readonly figures: E2eFigure[] = [];
@@ -51,7 +74,7 @@ export class Scenarios {
 
   async apply(scenario: string, stack: Stack, options: Pick<ApplyInput, "stateFile" | "dropConnection"> = {}): Promise<Applied> {
     const stackFile = join(this.work, `Pulumi.e2e-${this.figures.length}.yaml`);
-    writeFileSync(stackFile, yaml.dump(stack));
+    writeFileSync(stackFile, yaml.dump(await withCrictlStandin(stack)));
     const report = await applyStack({ stackFile, stack: "e2e", secrets: this.secrets, ...options });
     this.figures.push({
       scenario,

@@ -8,6 +8,7 @@
  *   youki          v0.5.7/youki-0.5.7-x86_64-gnu.tar.gz       youki (this dir's youki/youki script), README.md, LICENSE
  *   Kata           3.32.0/kata-static-3.32.0-amd64.tar.zst     ./opt/kata/... (shim and kata-runtime scripts, configuration-*.toml, guest image placeholders)
  *   CRI-O          cri-o.amd64.v1.36.3.tar.gz                  cri-o/bin/* (this dir's crio/ scripts), cri-o/contrib/policy.json, and the rest of the bundle layout
+ *   crictl         v1.36.0/crictl-v1.36.0-linux-amd64.tar.gz  crictl (the CRI-O bundle's stand-in crictl, crio/crictl: answers --version)
  *   CNI plugins    v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz   REAL plugin binaries: Debian bookworm's containernetworking-plugins 1.1.1 (usr/lib/cni)
  *                  v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz   ... and Debian sid's 1.9.1, flat like upstream's, plus README.md and LICENSE
  *
@@ -41,6 +42,7 @@ export const YOUKI_VERSION = "0.5.7";
 export const KATA_VERSION = "3.32.0";
 export const CRIO_VERSION = "1.36.3";
 export const CNI_VERSIONS = { old: "1.1.1", new: "1.9.1" } as const;
+export const CRICTL_VERSION = "1.36.0";
 
 function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
@@ -169,6 +171,23 @@ export async function crioBundle(): Promise<StandinRelease> {
     rmSync(stage, { recursive: true });
   });
   return release(set.url, set.dir, { [CRIO_VERSION]: file });
+}
+
+/**
+ * cri-tools' release tarball: `crictl` alone at the top (as upstream's). The binary is the CRI-O
+ * bundle's stand-in crictl (crio/crictl): it answers `--version` like crictl 1.36.0; it cannot talk CRI.
+ */
+export async function crictlRelease(): Promise<StandinRelease> {
+  const script = readFileSync(join(HERE, "crio", "crictl"));
+  const file = `v${CRICTL_VERSION}/crictl-v${CRICTL_VERSION}-linux-amd64.tar.gz`;
+  const set = await ensureMirrorStandins("crictl", keyOf(script), async (dir) => {
+    const stage = join(dir, ".stage");
+    put(join(stage, "crictl"), script, 0o755);
+    mkdirSync(join(dir, dirname(file)), { recursive: true });
+    await check("tar", ["-C", stage, ...TAR_FLAGS, "-I", "gzip -n", "-cf", join(dir, file), "crictl"]);
+    rmSync(stage, { recursive: true });
+  });
+  return release(set.url, set.dir, { [CRICTL_VERSION]: file });
 }
 
 /** The plugin binaries of a Debian containernetworking-plugins package, by name. */

@@ -16,6 +16,7 @@ KP_STAGE=
 KP_CHANGED=()
 KP_CREATED=()
 KP_RESTARTED=()
+KP_SKIPPED=()
 KP_OWNED=()
 KP_CREDENTIAL_FILES=()
 # Every step that installs files rolls back by default; the daemon steps set kp_service_rollback.
@@ -43,6 +44,13 @@ kp_say() {
 
 kp_warn() {
   kp_say "warning: $*"
+}
+
+# Something the step could not do on this node and did not fail for (the node lacks it, and the step
+# says why): printed now and listed in the result's "skipped".
+kp_skip() {
+  KP_SKIPPED+=("$*")
+  kp_say "not done: $*"
 }
 
 # Fails the step with a message naming the node and the step, after running the step's rollback.
@@ -465,7 +473,8 @@ kp_json_list() {
   printf ']'
 }
 
-# The last stdout line is machine-readable: what changed and what restarted on this node.
+# The last stdout line is machine-readable: what changed and what restarted on this node, and what
+# the step could not do there (kp_skip).
 kp_end() {
   kp_record_owned
   # TEST-ONLY (kp_fault_load): the step ended before the injected fault point.
@@ -485,6 +494,8 @@ kp_end() {
     kp_json_list "${KP_CHANGED[@]}"
     printf ',"restarted":'
     kp_json_list "${KP_RESTARTED[@]}"
+    printf ',"skipped":'
+    kp_json_list "${KP_SKIPPED[@]}"
     printf '}\n'
   } 2>/dev/null || true
 }
