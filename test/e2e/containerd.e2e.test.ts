@@ -266,7 +266,7 @@ describe.skipIf(skip)(`containerd on real test nodes${skip ? ` (skipped: ${skip}
       stack.config["kubeplug:cluster"].nodes.push({ name: "node4", pool: "stable", address: "10.231.0.14" });
     });
     expect(report.ok).toBe(false);
-    expect(command(report, "node4-oci-runtimes-install").error).toMatch(/^node4-oci-runtimes-install: could not dial 10\.231\.0\.14:22 after 3 attempt\(s\)/);
+    expect(command(report, "node4-node-prepare").error).toMatch(/^node4-node-prepare: could not dial 10\.231\.0\.14:22 after 3 attempt\(s\)/);
     expect(command(report, "node4-containerd-configure").status).toBe("skipped");
     await expectOthersFinished(report, "node4", 5002);
     figure().lost = "nothing (node4 never reached; 3 others converged)";
