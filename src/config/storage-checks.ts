@@ -90,7 +90,7 @@ function checkParameters(schema: z.ZodType, values: Readonly<Record<string, unkn
     }
     const suggestion = closest(issue.unknownKey, known);
     here.problem(
-      `${entry.title} does not know the parameter "${issue.unknownKey}"${suggestion ? `; did you mean "${suggestion}"?` : ""} It takes: ${known.join(", ") || "no parameters"}`,
+      `${entry.title} does not know the parameter "${issue.unknownKey}"${suggestion ? `; did you mean "${suggestion}"?` : "."} It takes: ${known.join(", ") || "no parameters"}`,
     );
   }
 }
