@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REFERENCE_COMMAND, referenceFiles } from "../../tools/reference";
 
-// schema/kubeplug.schema.json, docs/configuration.md and src/config/generated/stack-types.ts are
-// generated from the zod schemas in src/config; a schema change without regenerating them fails here.
+// schema/kubeplug.schema.json, docs/configuration.md, src/config/generated/stack-types.ts and docs/storage.md are
+// generated from the zod schemas in src/config and the storage catalog; a change without regenerating them fails here.
 const root = join(__dirname, "..", "..");
 
 describe("generated reference files", async () => {

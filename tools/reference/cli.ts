@@ -1,5 +1,5 @@
 // `npm run reference`: rewrites schema/kubeplug.schema.json, docs/configuration.md and
-// src/config/generated/stack-types.ts from the zod schemas in src/config.
+// src/config/generated/stack-types.ts from the zod schemas in src/config, and docs/storage.md from the storage catalog.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { referenceFiles } from "./index";

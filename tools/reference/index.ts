@@ -1,5 +1,6 @@
 import { stackJsonSchema } from "./json-schema";
 import { configurationMarkdown } from "./markdown";
+import { storageMarkdown } from "./storage";
 import { stackTypes } from "./typescript";
 
 /** The one command that rewrites every generated reference file. */
@@ -12,5 +13,6 @@ export async function referenceFiles(): Promise<Record<string, string>> {
     "schema/kubeplug.schema.json": `${JSON.stringify(schema, null, 2)}\n`,
     "docs/configuration.md": configurationMarkdown(schema, REFERENCE_COMMAND),
     "src/config/generated/stack-types.ts": await stackTypes(schema, REFERENCE_COMMAND),
+    "docs/storage.md": storageMarkdown(REFERENCE_COMMAND),
   };
 }

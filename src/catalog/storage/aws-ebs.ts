@@ -24,7 +24,7 @@ const VOLUME_TYPES = ["gp3", "gp2", "io1", "io2", "sc1", "st1", "standard"] as c
 const parameters = z
   .strictObject({
     type: choice(VOLUME_TYPES, "EBS volume type; default gp3 (pkg/cloud/cloud.go: an empty type creates gp3)").optional(),
-    iops: integer("Provisioned IOPS (io1, io2, gp3); not with iopsPerGB. Above the type's maximum the driver caps it.", { min: 100, max: 256000 }).optional(),
+    iops: integer("Provisioned IOPS: io1 100–64000, io2 100–256000, gp3 3000–80000; not with iopsPerGB.", { min: 100, max: 256000 }).optional(),
     iopsPerGB: integer("IOPS per GiB of the requested size (io1, io2, gp3); not with iops. Capped at the type's maximum.", { min: 1 }).optional(),
     allowAutoIOPSPerGBIncrease: flag("Raise IOPS to the type's minimum when iopsPerGB × size is below it, instead of failing; default false.").optional(),
     allowAutoIOPSIncreaseOnModify: flag("Keep the iopsPerGB ratio when the volume is resized; default false.").optional(),
@@ -41,7 +41,6 @@ const parameters = z
     ext4EncryptionSupport: flag("Format ext4 with the encrypt feature; default false.").optional(),
     volumeInitializationRate: integer("Initialization rate of a volume restored from a snapshot (EC2 checks the range).", { min: 1, unit: "MiB/s" }).optional(),
     blockAttachUntilInitialized: flag("Do not attach a restored volume before it is fully initialized; default false (code only: pkg/driver/constants.go).").optional(),
-    outpostArn: text("Outpost to create the volume on.", { regex: /^arn:/, says: "an Outpost ARN (arn:...)" }).optional(),
   })
   .superRefine((p, ctx) => {
     const type = p.type ?? "gp3";
@@ -102,7 +101,7 @@ export const AWS_EBS: StorageDriverEntry = {
     lockMode: choice(lockModes, "Lock the snapshot in governance or compliance mode.").optional(),
     lockDuration: integer("Lock duration.", { min: 1, unit: "days" }).optional(),
     lockExpirationDate: text("Lock expiry, YYYY-MM-DDThh:mm:ss.sssZ.").optional(),
-    lockCoolOffPeriod: integer("Compliance-mode cool-off period.", { min: 1, max: 72, unit: "hours" }).optional(),
+    lockCoolOffPeriod: integer("Compliance-mode cool-off period.", { min: 1, unit: "hours" }).optional(),
   }),
   // The node plugin runs mkfs/mount from its image; EBS volumes attach as NVMe/xvd devices, no host tools.
   // It reads instance metadata: IMDSv2 with a hop limit of 2, or the Kubernetes node object (docs/install.md).
@@ -111,6 +110,5 @@ export const AWS_EBS: StorageDriverEntry = {
   notes: [
     "The chart no longer ships the snapshot controller or CRDs (docs/install.md): kubeplug installs them once, before the driver.",
     "StorageClass keys are case-insensitive to the driver. kubeplug refuses the driver's `tagSpecification_<n>` tag keys (not modelled yet) and the deprecated `blockExpress`, which the driver ignores.",
-    "The chart's values.schema.json (draft 2019-09, additionalProperties: false) is vendored; kubeplug's chart values are checked against it.",
   ],
 };

@@ -22,7 +22,7 @@ const parameters = z
     dataPool: text("Erasure-coded data pool; the metadata stays in pool.").optional(),
     radosNamespace: text("RADOS namespace within the pool (controllerserver.go: must not be empty when set).").optional(),
     imageFeatures: text(`Comma-separated image features from ${FEATURES.join(", ")}; the chart's default is layering. An empty list is refused by the driver.`).optional(),
-    mounter: choice(["rbd-nbd"], "Map with rbd-nbd instead of the kernel's krbd (the default).").optional(),
+    mounter: choice(["rbd", "rbd-nbd"], "rbd (krbd, the kernel client; the default, rbd_util.go:50) or rbd-nbd.").optional(),
     tryOtherMounters: flag("Fall back to the other mounter when mapping fails; default false.").optional(),
     mkfsOptions: text("mkfs options instead of the defaults (ext4: -m0 -Enodiscard,lazy_itable_init=1,lazy_journal_init=1; xfs: -K).").optional(),
     mapOptions: text("Map options, krbd:opt,opt;nbd:opt.").optional(),
