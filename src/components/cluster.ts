@@ -13,6 +13,9 @@ import { ContainerdRuntime } from "./runtime/containerd";
 import { CrioRuntime } from "./runtime/crio";
 import { RuntimeClass } from "./runtime/runtime-class";
 import { PlannedRuntimeArgs } from "./runtime/runtime-component";
+import { CsiDriver } from "./storage/csi-driver";
+import { Snapshotter } from "./storage/snapshotter";
+import { StorageClass, VolumeSnapshotClass } from "./storage/storage-class";
 
 export interface ClusterArgs {
   /** What planCluster made of a validated stack (loadStack / validateStackConfig). */
@@ -53,6 +56,12 @@ export class Cluster extends pulumi.ComponentResource {
   readonly cniProvider: CniProvider | undefined;
   /** Per pool, its CNI plugins and conflists; empty when the stack has no kubeplug:network. */
   readonly networks: Readonly<Record<string, NodeNetwork>>;
+  /** CSI drivers by catalog id, with their classes by name; empty when the stack has no kubeplug:storage. */
+  readonly storageDrivers: Readonly<Record<string, CsiDriver>>;
+  readonly storageClasses: Readonly<Record<string, StorageClass>>;
+  readonly snapshotClasses: Readonly<Record<string, VolumeSnapshotClass>>;
+  /** The snapshot CRDs and controller, when any snapshot class is requested. */
+  readonly snapshotter: Snapshotter | undefined;
   /** Per node, the CRI endpoint its kubelet must use. */
   readonly runtimeEndpoints: pulumi.Output<Record<string, string>>;
 
@@ -98,6 +107,31 @@ export class Cluster extends pulumi.ComponentResource {
           { parent: this, ...k8sProvider },
         )
       : undefined;
+    const storage = plan.storage;
+    const snapshotter = (this.snapshotter = storage.snapshotter ? new Snapshotter("snapshot-controller", {}, { parent: this, ...k8sProvider }) : undefined);
+    this.storageDrivers = Object.fromEntries(
+      storage.drivers.map((driver) => [
+        driver.id,
+        new CsiDriver(driver.id, {
+          fromPlan: driver,
+          dependsOn: [
+            // Node plugins start on nodes that have the runtime and the pod network; a csi-snapshotter sidecar needs the CRDs it watches.
+            ...driver.nodes.flatMap((n) => stepsByNode[n] ?? []),
+            ...(this.cniProvider ? [this.cniProvider] : []),
+            ...(snapshotter && driver.entry.capabilities.snapshots ? [snapshotter.crds] : []),
+          ],
+        }, { parent: this, ...k8sProvider }),
+      ]),
+    );
+    this.storageClasses = Object.fromEntries(
+      storage.classes.map((sc) => [sc.name, new StorageClass(sc.name, { fromPlan: sc, dependsOn: [this.storageDrivers[sc.driver]!] }, { parent: this, ...k8sProvider })]),
+    );
+    this.snapshotClasses = Object.fromEntries(
+      storage.snapshotClasses.map((vsc) => [
+        vsc.name,
+        new VolumeSnapshotClass(vsc.name, { fromPlan: vsc, dependsOn: [this.storageDrivers[vsc.driver]!, snapshotter!.controller] }, { parent: this, ...k8sProvider }),
+      ]),
+    );
     this.registerOutputs({ runtimeEndpoints: this.runtimeEndpoints });
   }
 }

@@ -93,13 +93,14 @@ export const downloadsConfig = strictObject({
 });
 export type DownloadsConfig = z.infer<typeof downloadsConfig>;
 
+export const kubeletRootDir = absolutePath.default("/var/lib/kubelet").describe("The kubelet's --root-dir, handed to every CSI driver (charts call it kubeletDir, linux.kubelet, ...); distributions that move it (k0s: /var/lib/k0s/kubelet) break every driver that is not told.");
 export const kubeletCgroupDriver = z.enum(["systemd", "cgroupfs"]).default("systemd").describe("The kubelet's cgroupDriver; every runtime follows it (SystemdCgroup, cgroup_manager).");
 
 export const clusterConfig = strictObject({
   name: dnsLabel("cluster name").describe("Cluster name: the name of the Cluster component."),
   kubelet: strictObject({
     cgroupDriver: kubeletCgroupDriver,
-    rootDir: absolutePath.default("/var/lib/kubelet").describe("The kubelet's --root-dir, handed to every CSI driver (charts call it kubeletDir, linux.kubelet, ...); distributions that move it (k0s: /var/lib/k0s/kubelet) break every driver that is not told."),
+    rootDir: kubeletRootDir,
     ...kubeletSwapFields,
   }).prefault({}).describe("What kubeplug must match on the kubelet's side."),
   prepare: clusterPrepare.prefault({}).describe("Node prerequisites (the node-prepare step, before any runtime install): kernel modules and sysctls on every node, now and at boot; the swap check follows kubelet.failSwapOn. A pool's prepare adds to it."),

@@ -5,6 +5,9 @@ import { StorageConfig } from "./storage";
 import { closest, unknownNameMessage } from "./suggest";
 import { zodIssues } from "./zod";
 
+/** The version a driver is pinned at: its chart's, or the upstream tag its vendored manifests come from. */
+export const pinnedVersion = (entry: StorageDriverEntry): string => (entry.install.kind === "helm" ? entry.install.version : entry.upstream.tag);
+
 export type StorageCatalog = Readonly<Record<string, StorageDriverEntry>>;
 
 /**
@@ -17,6 +20,16 @@ export function checkStorage(storage: StorageConfig, poolNames: readonly string[
     if (!(id in catalog)) {
       here.problem(unknownNameMessage("storage driver", id, Object.keys(catalog)));
       continue;
+    }
+    const pinned = pinnedVersion(catalog[id]!);
+    if (settings.version !== undefined && settings.version !== pinned) {
+      here.child("version").problem(`${catalog[id]!.title} ${settings.version} is not in the catalog: kubeplug pins ${pinned}, the version its tests and docs/storage.md cover`);
+    }
+    if (settings.namespace !== undefined && catalog[id]!.install.kind === "manifests") {
+      here.child("namespace").problem(`${catalog[id]!.title} is installed from upstream's manifests, which name their own namespace; kubeplug does not move them`);
+    }
+    if (Object.keys(settings.values).length > 0 && catalog[id]!.install.kind === "manifests") {
+      here.child("values").problem(`${catalog[id]!.title} is installed from upstream's manifests, not a chart: it takes no values`);
     }
     settings.pools?.forEach((pool, i) => {
       if (!poolNames.includes(pool)) here.child("pools", i).problem(unknownNameMessage("pool", pool, poolNames));

@@ -13,6 +13,7 @@ import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../compon
 import { CniProviderPlan, planCniProvider } from "./network-plan";
 import { LocalFacts } from "./preflight";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
+import { planStorage, StoragePlan } from "./storage-plan";
 
 /** Which component owns a step: the pool's runtime or the node's CNI. */
 export type StepGroup = "runtime" | "network";
@@ -57,6 +58,8 @@ export interface ClusterPlan {
   /** Cluster objects, applied through the Kubernetes API after the node steps they depend on. */
   readonly runtimeClasses: readonly PlannedRuntimeClass[];
   readonly cniProvider?: CniProviderPlan;
+  /** CSI drivers, StorageClasses, snapshot classes and the snapshotter; empty when the stack has no kubeplug:storage. */
+  readonly storage: StoragePlan;
 }
 
 const ROOT = "kubeplug:cluster";
@@ -80,6 +83,7 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
   );
   if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
   const pools = planned as PoolRuntimePlan[];
+  const storage = planStorage(config.storage, { kubeletDir: cluster.kubelet.rootDir, nodes: cluster.nodes });
   const byName = new Map(pools.map((p, i) => [p.name, { runtime: p, pool: cluster.pools[i]! }]));
   const nodes = cluster.nodes.map((node, i): NodePlan => {
     const { runtime, pool } = byName.get(node.pool)!;
@@ -102,6 +106,7 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
     nodes,
     runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes.map(withManifest),
     ...(provider ? { cniProvider: planCniProvider(provider) } : {}),
+    storage,
   };
 }
 

@@ -8,9 +8,12 @@ import { Arch } from "../catalog/artifacts";
 import { parseCniProvider } from "../config/cni-provider";
 import { crioRuntime } from "../config/crio";
 import { checkCrio } from "../config/crio-checks";
-import { architecture, DownloadsConfig, downloadsConfig, hostKey, kubeletCgroupDriver } from "../config/cluster";
+import { architecture, DownloadsConfig, downloadsConfig, hostKey, kubeletCgroupDriver, kubeletRootDir } from "../config/cluster";
 import { checkKubeletSwap, checkPrepareSysctls, clusterPrepare, kubeletSwapFields, nodePrepareSettings } from "../config/node-prepare";
 import { strictObject } from "../config/zod";
+import { storageConfig } from "../config/storage";
+import { checkStorage } from "../config/storage-checks";
+import { STORAGE_DRIVERS } from "../catalog/storage";
 
 const kubeletSwap = strictObject(kubeletSwapFields);
 import { Findings, Locator } from "../config/findings";
@@ -28,6 +31,7 @@ import { PlannedRuntimeClass, withManifest } from "../components/runtime/runtime
 import { nodeStepSpecs } from "./cluster-plan";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
 import { CniProviderPlan, planCniProvider } from "./network-plan";
+import { planStorage, StoragePlan } from "./storage-plan";
 
 /** What the plan checks of a node's connection: how its host key, and its bastion's, are checked. */
 export interface HostKeyPolicy {
@@ -197,6 +201,23 @@ function checkHostKeyPolicies(nodes: readonly ComponentNode[], at: Locator): voi
       check(bastion, skipAt, here.child("bastion"), `${node.name}'s bastion`);
     }
   });
+}
+
+/**
+ * Storage objects outside a stack: one section of `kubeplug:storage`, checked against the catalog like a
+ * stack's. A class names its driver, which may be deployed elsewhere (another program, by hand), so the
+ * caller lists it under `drivers` only to say which entry types the parameters.
+ */
+export function planStorageComponents(section: object, kubeletDir?: string): StoragePlan & { readonly warnings: readonly ConfigWarning[] } {
+  const storage = parsed(storageConfig, section, "storage");
+  const kubelet = parsed(kubeletRootDir, kubeletDir, "kubeletDir");
+  const findings = new Findings();
+  for (const [id, driver] of Object.entries(storage.drivers)) {
+    if (driver.pools) findings.at("storage", "drivers", id, "pools").problem("a component alone has no pools: the nodes its DaemonSet reaches are the cluster's to choose (nodeSelector in values)");
+  }
+  checkStorage(storage, [], STORAGE_DRIVERS, findings.at("storage"));
+  failOn(findings.problems);
+  return { ...planStorage(storage, { kubeletDir: kubelet, nodes: [] }), warnings: findings.warnings };
 }
 
 function parsed<Schema extends z.ZodType>(schema: Schema, input: unknown, root: string): z.output<Schema> {

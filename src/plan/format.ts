@@ -2,6 +2,8 @@ import { ConfigWarning, formatProblem } from "../errors";
 import { ClusterPlan } from "./cluster-plan";
 import { FileChange, OutputDiff } from "./output-dir";
 import { CNI_PROVIDER_FILE, RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
+import { StoragePlan } from "./storage-plan";
+import { driverFile, SNAPSHOT_CLASSES_FILE, SNAPSHOTTER_FILE, STORAGE_CLASSES_FILE } from "./storage-tree";
 
 const MARK: Record<FileChange, string> = { added: "+", changed: "~", removed: "-", unchanged: " " };
 
@@ -50,9 +52,7 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
     }
   }
   if (plan.runtimeClasses.length > 0 && !onlyNode) {
-    const change = diff.changes.get(RUNTIME_CLASSES_FILE) ?? "added";
-    const status = !diff.hadPrevious || change === "added" ? "new" : change === "unchanged" ? "unchanged" : "changed";
-    lines.push("", `cluster manifests: ${RUNTIME_CLASSES_FILE} (${status})`);
+    lines.push("", `cluster manifests: ${RUNTIME_CLASSES_FILE} (${fileStatus(diff, RUNTIME_CLASSES_FILE)})`);
     for (const rc of plan.runtimeClasses) {
       const selector = rc.nodeSelector ? Object.entries(rc.nodeSelector).map(([k, v]) => `${k}=${v}`).join(",") : "all nodes";
       const overhead = rc.overhead ? `, overhead ${[rc.overhead.cpu, rc.overhead.memory].filter(Boolean).join("/")}` : "";
@@ -61,14 +61,13 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
   }
   if (plan.cniProvider && !onlyNode) {
     const { settings, release } = plan.cniProvider;
-    const change = diff.changes.get(CNI_PROVIDER_FILE) ?? "added";
-    const status = !diff.hadPrevious || change === "added" ? "new" : change === "unchanged" ? "unchanged" : "changed";
     lines.push(
       "",
-      `cni provider: ${settings.kind}, chart ${release.chart.chart} ${release.chart.version} from ${release.chart.repo} in ${release.namespace} (${status}; ${CNI_PROVIDER_FILE})`,
+      `cni provider: ${settings.kind}, chart ${release.chart.chart} ${release.chart.version} from ${release.chart.repo} in ${release.namespace} (${fileStatus(diff, CNI_PROVIDER_FILE)}; ${CNI_PROVIDER_FILE})`,
       `  writes ${release.conflistName} on every node; kubeplug writes no conflist and leaves ${release.binaries.join(", ")} to it`,
     );
   }
+  if (!onlyNode) lines.push(...formatStorage(plan.storage, diff));
   if (warnings.length > 0) {
     lines.push("", "warnings:");
     for (const warning of warnings) lines.push(`  ${formatProblem(warning)}`);
@@ -80,4 +79,34 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
       : `${changedSteps} of ${totalSteps} step(s) new or changed (${compared})`;
   lines.push("", summary);
   return { text: lines.join("\n") + "\n", changedSteps, totalSteps };
+}
+
+function fileStatus(diff: OutputDiff, path: string): string {
+  const change = diff.changes.get(path) ?? "added";
+  return !diff.hadPrevious || change === "added" ? "new" : change === "unchanged" ? "unchanged" : "changed";
+}
+
+/** Drivers with their pinned source and the nodes that get their prerequisites; classes with parameters and which is the default. */
+function formatStorage(storage: StoragePlan, diff: OutputDiff): string[] {
+  if (storage.drivers.length === 0) return [];
+  const lines = ["", "storage:"];
+  for (const d of storage.drivers) {
+    const install = d.install;
+    const source = install.kind === "helm" ? `chart ${install.chart} ${install.version} from ${install.repo}` : `manifests ${d.entry.upstream.repo}@${d.version}`;
+    lines.push(`  driver ${d.id.padEnd(14)} ${d.entry.provisioner}, ${source} in ${d.namespace} (${fileStatus(diff, driverFile(d.id))})`);
+    const needs = d.entry.nodePrerequisites;
+    const what = [...needs.packages, ...needs.modules.map((m) => `module ${m}`), ...needs.services.map((s) => `service ${s}`)];
+    if (what.length > 0) lines.push(`    node prerequisites on ${d.nodes.length} node(s): ${what.join(", ")}`);
+  }
+  if (storage.snapshotter) lines.push(`  snapshot CRDs and controller ${storage.snapshotter.upstream.tag} (${fileStatus(diff, SNAPSHOTTER_FILE)})`);
+  const objects = (kind: string, file: string, planned: StoragePlan["classes"]) => {
+    if (planned.length > 0) lines.push(`  ${file} (${fileStatus(diff, file)})`);
+    for (const o of planned) {
+      const params = Object.entries((o.manifest.parameters as Record<string, string> | undefined) ?? {}).map(([k, v]) => `${k}=${v}`);
+      lines.push(`    ${kind} ${o.name} (${o.driver}${o.default ? ", default" : ""})${params.length > 0 ? `: ${params.join(" ")}` : ""}`);
+    }
+  };
+  objects("StorageClass", STORAGE_CLASSES_FILE, storage.classes);
+  objects("VolumeSnapshotClass", SNAPSHOT_CLASSES_FILE, storage.snapshotClasses);
+  return lines;
 }

@@ -1,6 +1,7 @@
 import yaml from "js-yaml";
 import { NodeStepSpec } from "../components/node/step";
 import { ClusterPlan, NodePlan } from "./cluster-plan";
+import { storageTree } from "./storage-tree";
 
 /** A file of the render output, by path relative to the output directory. */
 export interface OutputFile {
@@ -40,6 +41,7 @@ export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
       content: `# Managed by kubeplug: Helm charts deployed with @pulumi/kubernetes helm.v4.Chart after every node step.\n${yaml.dump({ namespace: release.namespace, charts, values }, { noRefs: true })}`,
     });
   }
+  for (const [path, content] of storageTree(plan.storage)) tree.set(path, { content });
   for (const node of plan.nodes) {
     const base = `nodes/${node.node.name}`;
     tree.set(`${base}/node.json`, {

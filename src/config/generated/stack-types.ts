@@ -2624,7 +2624,11 @@ export interface KubeplugStorage {
   drivers?: {
     [k: string]: {
       /**
-       * Namespace the driver's controller and node pods run in; default: the catalog's (kube-system for most drivers).
+       * The chart or manifest version the stack expects; it must be the one the catalog pins (docs/storage.md), so a catalog bump shows up in review as a failed check. Unset: the catalog's.
+       */
+      version?: string;
+      /**
+       * Namespace a chart-installed driver is released into; kubeplug creates it (labelled for privileged pods) unless it is kube-system. Default: the catalog's (docs/storage.md). Drivers installed from vendored manifests stay in the namespace upstream wrote.
        */
       namespace?: string;
       /**

@@ -1,0 +1,95 @@
+import { kubeplugChartValues, SNAPSHOTTER, STORAGE_DRIVERS } from "../catalog/storage";
+import { InstallSource, SnapshotterEntry, StorageDriverEntry } from "../catalog/storage/types";
+import { StorageConfig } from "../config/storage";
+import { pinnedVersion } from "../config/storage-checks";
+import { manifestNamespace, vendoredDriverManifests } from "../components/storage/driver-manifests";
+import { snapshotClassObject, StorageObject, storageClassObject } from "../components/storage/storage-manifests";
+
+export type ChartValues = Readonly<Record<string, unknown>>;
+
+/** A driver as the cluster deploys it: its pinned source, the values kubeplug sets, and the nodes that host its node pods. */
+export interface PlannedStorageDriver {
+  readonly id: string;
+  readonly entry: StorageDriverEntry;
+  /** The chart version or upstream tag the catalog pins. */
+  readonly version: string;
+  /** The chart's release namespace, or the one upstream's manifests use. */
+  readonly namespace: string;
+  /** Whether kubeplug creates the namespace: not kube-system or default, and not created by the vendored manifests themselves. */
+  readonly createNamespace: boolean;
+  readonly install: InstallSource;
+  /** Vendored manifests (manifest installs) with images pinned and the kubelet root moved; empty for charts. */
+  readonly manifests: readonly string[];
+  /** Helm values (chart installs): the bundled snapshotter kept off, the kubelet directory, then the stack's values. */
+  readonly values: ChartValues;
+  /** The kubelet root directory the driver is told (kubeplug:cluster.kubelet.rootDir). */
+  readonly kubeletDir: string;
+  /** Nodes of the pools that host the driver's node pods: each gets the driver's node prerequisites first. */
+  readonly nodes: readonly string[];
+}
+
+export interface PlannedStorageObject {
+  readonly name: string;
+  readonly driver: string;
+  /** The cluster's default StorageClass, or its driver's default snapshot class. */
+  readonly default: boolean;
+  readonly manifest: StorageObject;
+}
+
+export interface StoragePlan {
+  readonly drivers: readonly PlannedStorageDriver[];
+  readonly classes: readonly PlannedStorageObject[];
+  readonly snapshotClasses: readonly PlannedStorageObject[];
+  /** The snapshot CRDs and controller, installed once when any snapshot class is requested. */
+  readonly snapshotter?: SnapshotterEntry;
+}
+
+/** Where charts are released when the stack names no namespace: where every catalog chart's own install docs put it. */
+export const CHART_NAMESPACE = "kube-system";
+
+/** What planStorage needs of the cluster: the kubelet's root and which node is in which pool. */
+export interface StorageCluster {
+  readonly kubeletDir: string;
+  readonly nodes: readonly { readonly name: string; readonly pool: string }[];
+}
+
+/** The storage part of the cluster plan; `storage` has passed checkStorage, so every driver is in the catalog. */
+export function planStorage(storage: StorageConfig, cluster: StorageCluster): StoragePlan {
+  const drivers = Object.entries(storage.drivers).map(([id, settings]): PlannedStorageDriver => {
+    const entry = STORAGE_DRIVERS[id]!;
+    const hosts = settings.pools ? cluster.nodes.filter((n) => settings.pools!.includes(n.pool)) : cluster.nodes;
+    const manifests = vendoredDriverManifests(entry, cluster.kubeletDir);
+    const vendored = manifests.length > 0 ? manifestNamespace(manifests) : undefined;
+    const namespace = vendored?.namespace ?? settings.namespace ?? CHART_NAMESPACE;
+    return {
+      id,
+      entry,
+      version: pinnedVersion(entry),
+      namespace,
+      createNamespace: !["kube-system", "default"].includes(namespace) && !vendored?.createsIt,
+      install: entry.install,
+      manifests,
+      values: entry.install.kind === "helm" ? mergeValues(kubeplugChartValues(entry, cluster.kubeletDir), settings.values) : {},
+      kubeletDir: cluster.kubeletDir,
+      nodes: hosts.map((n) => n.name),
+    };
+  });
+  const objects = <T extends { driver: string; default: boolean }>(records: Readonly<Record<string, T>>, render: (name: string, value: T, entry: StorageDriverEntry) => StorageObject) =>
+    Object.entries(records).map(([name, value]) => ({ name, driver: value.driver, default: value.default, manifest: render(name, value, STORAGE_DRIVERS[value.driver]!) }));
+  const snapshotClasses = objects(storage.snapshotClasses, snapshotClassObject);
+  return {
+    drivers,
+    classes: objects(storage.classes, storageClassObject),
+    snapshotClasses,
+    ...(snapshotClasses.length > 0 ? { snapshotter: SNAPSHOTTER } : {}),
+  };
+}
+
+const isMap = (v: unknown): v is ChartValues => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Helm's own rule for values files: maps merge key by key, anything else is replaced. */
+export function mergeValues(base: ChartValues, over: ChartValues): ChartValues {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) out[key] = isMap(out[key]) && isMap(value) ? mergeValues(out[key] as ChartValues, value) : value;
+  return out;
+}
