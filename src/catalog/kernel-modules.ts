@@ -1,6 +1,7 @@
 /**
- * Kernel facts the node-prepare step relies on: what Kubernetes asks of every node before a container
- * runtime is installed, and how to tell that a module is in the kernel when it cannot be seen loaded.
+ * Kernel facts the node-prepare and storage-prepare steps rely on: what Kubernetes asks of every node
+ * before a container runtime is installed, and how to tell that a module is in the kernel when it
+ * cannot be seen loaded.
  * Ref: https://kubernetes.io/docs/setup/production-environment/container-runtimes/#install-and-configure-prerequisites
  */
 
@@ -34,6 +35,13 @@ export const MODULE_FACTS: Readonly<Record<string, ModuleFacts>> = {
   br_netfilter: { evidence: ["/proc/sys/net/bridge"], sysctlPrefixes: ["net.bridge."] },
   ip_vs: { evidence: ["/proc/sys/net/ipv4/vs", "/proc/net/ip_vs"], sysctlPrefixes: ["net.ipv4.vs."] },
   nf_conntrack: { evidence: ["/proc/sys/net/netfilter/nf_conntrack_max"], sysctlPrefixes: ["net.netfilter.nf_conntrack_", "net.nf_conntrack_max"] },
+  // CSI drivers' node plugins (storage-prepare): the filesystem, bus or transport each module registers.
+  nfs: { evidence: ["filesystem:nfs"], sysctlPrefixes: [] },
+  nfsv4: { evidence: ["filesystem:nfs4"], sysctlPrefixes: [] },
+  cifs: { evidence: ["filesystem:cifs"], sysctlPrefixes: [] },
+  rbd: { evidence: ["/sys/bus/rbd"], sysctlPrefixes: [] },
+  nbd: { evidence: ["/sys/block/nbd0"], sysctlPrefixes: [] },
+  iscsi_tcp: { evidence: ["/sys/class/iscsi_transport/tcp"], sysctlPrefixes: [] },
 };
 
 /** modprobe treats "-" and "_" alike; kubeplug writes the "_" form. */

@@ -48,55 +48,14 @@ if [ "$KP_SWAP_BEHAVIOR" = LimitedSwap ] && [ ! -f /sys/fs/cgroup/cgroup.control
 fi
 
 # Modules ---------------------------------------------------------------------------------------
-prepare_module_evidence() {
-  local entry evidence
-  for entry in "${KP_MODULE_EVIDENCE[@]}"; do
-    [ "${entry%%=*}" = "$1" ] || continue
-    evidence=${entry#*=}
-    case "$evidence" in
-      filesystem:*) grep -qw "${evidence#filesystem:}" /proc/filesystems 2>/dev/null && return 0 ;;
-      *) [ -e "$evidence" ] && return 0 ;;
-    esac
-  done
-  return 1
-}
-
-# prepare_module_present NAME: loaded, or built into the kernel.
-prepare_module_present() {
-  local release
-  release=$(uname -r)
-  [ -e "/sys/module/$1" ] && return 0
-  if [ -f "/lib/modules/$release/modules.builtin" ] && grep -qE "/$1\.ko(\.[a-z]+)?$" "/lib/modules/$release/modules.builtin"; then return 0; fi
-  prepare_module_evidence "$1"
-}
-
-# Why this node cannot load modules, or nothing when it can.
-prepare_no_module_loading() {
-  if [ ! -e /proc/modules ]; then
-    printf 'the kernel cannot load modules (no /proc/modules)'
-  elif [ ! -d "/lib/modules/$(uname -r)" ]; then
-    printf 'the node has no /lib/modules/%s to load modules from (a container that shares its host'"'"'s kernel?)' "$(uname -r)"
-  fi
-}
-
 module_notes=()
 for module in "${KP_MODULES[@]}"; do
-  if prepare_module_present "$module"; then
+  if kp_module_present "$module"; then
     module_notes+=("$module")
-    continue
-  fi
-  reason=$(prepare_no_module_loading)
-  if [ -n "$reason" ]; then
+  elif ! kp_load_module "$module"; then
     KP_SKIPPED_MODULES+=("$module")
-    kp_skip "$module not available: kernel $(uname -r) does not have it, and $reason; not loaded"
-    continue
+    kp_skip "$module not available: kernel $(uname -r) does not have it, and $KP_MODULE_UNLOADABLE; not loaded"
   fi
-  command -v modprobe >/dev/null 2>&1 || kp_fail "cannot load kernel module $module: modprobe is not installed (Debian package kmod); nothing was changed"
-  if ! err=$(modprobe "$module" 2>&1); then
-    kp_fail "cannot load kernel module $module: $(kp_cause "$err"); nothing was changed"
-  fi
-  KP_CHANGED+=("module:$module")
-  kp_say "loaded kernel module $module"
 done
 [ "${#module_notes[@]}" = 0 ] || kp_say "kernel modules present: ${module_notes[*]}"
 

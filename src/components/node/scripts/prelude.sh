@@ -231,13 +231,19 @@ kp_keep_backup() {
   kp_fail "cannot keep the previous $dest as $bak: $(kp_cause "$err"); $(kp_unchanged_note "$dest")"
 }
 
-# kp_install_file SRC DEST MODE [INTENT]: atomic, verified replace with a backup. Returns 0 if DEST
+# kp_install_file SRC DEST MODE [INTENT]: kp_replace_file for a file the step owns (kp_prune_owned
+# retires it once the stack no longer renders it).
+kp_install_file() {
+  KP_OWNED+=("$2")
+  kp_replace_file "$@"
+}
+
+# kp_replace_file SRC DEST MODE [INTENT]: atomic, verified replace with a backup. Returns 0 if DEST
 # changed, 1 if not. INTENT is a command run with DEST once the new copy is complete and on disk, just
 # before it becomes visible: the daemon steps record a pending restart there, so a step killed right
 # after the rename still restarts the daemon on its next run.
-kp_install_file() {
+kp_replace_file() {
   local src=$1 dest=$2 mode=$3 intent=${4:-} tmp bak err
-  KP_OWNED+=("$dest")
   tmp=$(kp_aside "$dest" new)
   bak=$(kp_aside "$dest" bak)
   if kp_same_file "$src" "$dest" "$mode"; then
@@ -426,6 +432,64 @@ kp_download() {
   KP_DOWNLOADED=$file
 }
 
+# Kernel modules -------------------------------------------------------------------------------
+# KP_MODULE_EVIDENCE (set by the steps that call these) holds MODULE=EVIDENCE entries: how to see a
+# built-in module that has no /sys/module entry (see src/catalog/kernel-modules.ts).
+kp_module_evidence() {
+  local entry evidence
+  for entry in "${KP_MODULE_EVIDENCE[@]}"; do
+    [ "${entry%%=*}" = "$1" ] || continue
+    evidence=${entry#*=}
+    case "$evidence" in
+      filesystem:*) kp_has_filesystem "${evidence#filesystem:}" && return 0 ;;
+      *) [ -e "$evidence" ] && return 0 ;;
+    esac
+  done
+  return 1
+}
+
+# kp_has_filesystem NAME: the kernel lists NAME in /proc/filesystems (the last field of a line).
+kp_has_filesystem() {
+  awk -v fs="$1" '$NF == fs { found = 1 } END { exit !found }' /proc/filesystems 2>/dev/null
+}
+
+# kp_module_present NAME: loaded, or built into the kernel.
+kp_module_present() {
+  local release
+  release=$(uname -r)
+  [ -e "/sys/module/$1" ] && return 0
+  if [ -f "/lib/modules/$release/modules.builtin" ] && grep -qE "/$1\.ko(\.[a-z]+)?$" "/lib/modules/$release/modules.builtin"; then return 0; fi
+  kp_module_evidence "$1"
+}
+
+# Why this node cannot load modules, or nothing when it can.
+kp_no_module_loading() {
+  if [ ! -e /proc/modules ]; then
+    printf 'the kernel cannot load modules (no /proc/modules)'
+  elif [ ! -d "/lib/modules/$(uname -r)" ]; then
+    printf 'the node has no /lib/modules/%s to load modules from (a container that shares its host'"'"'s kernel?)' "$(uname -r)"
+  fi
+}
+
+# kp_load_module NAME [PURPOSE]: 0 when the kernel has the module or modprobe loads it now (recorded
+# in KP_CHANGED as module:NAME); 1 when the kernel lacks it and the node cannot load modules, with
+# the reason in KP_MODULE_UNLOADABLE. A module modprobe refuses fails the step with modprobe's cause.
+# Steps call it before they change anything else, so its errors say that nothing was changed.
+KP_MODULE_UNLOADABLE=
+kp_load_module() {
+  local purpose=${2:+ ($2)} err
+  KP_MODULE_UNLOADABLE=
+  kp_module_present "$1" && return 0
+  KP_MODULE_UNLOADABLE=$(kp_no_module_loading)
+  [ -z "$KP_MODULE_UNLOADABLE" ] || return 1
+  command -v modprobe >/dev/null 2>&1 || kp_fail "cannot load kernel module $1$purpose: modprobe is not installed (Debian package kmod); nothing was changed"
+  if ! err=$(modprobe "$1" 2>&1); then
+    kp_fail "cannot load kernel module $1$purpose: $(kp_cause "$err"); nothing was changed"
+  fi
+  KP_CHANGED+=("module:$1")
+  kp_say "loaded kernel module $1$purpose"
+}
+
 # kp_apt_install PKG[=VERSION]...: installs missing or different packages, keeping local conffiles.
 # VERSION may be an apt glob such as 1.6.20* (any Debian revision of upstream 1.6.20).
 kp_apt_install() {
@@ -443,9 +507,25 @@ kp_apt_install() {
     fi
   done
   [ "${#wanted[@]}" -gt 0 ] || return 1
-  kp_require_commands apt-get dpkg-query
-  kp_say "installing packages: ${wanted[*]}"
+  kp_require_commands apt-get apt-cache dpkg dpkg-query
   local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef)
+  # An install killed halfway (power loss, SIGKILL of the step) leaves dpkg's journal behind, and apt
+  # refuses every install until it is replayed.
+  if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+    kp_say "dpkg was interrupted by an earlier run; finishing it (dpkg --configure -a)"
+    DEBIAN_FRONTEND=noninteractive dpkg --force-confold --force-confdef --configure -a >>"$KP_LOG" 2>&1 ||
+      kp_fail "dpkg --configure -a failed after an interrupted install; see $KP_LOG on the node"
+  fi
+  # Every name must have a candidate before anything is installed: apt's own error for a missing one
+  # comes after it has resolved the rest, and names nothing a stack author can act on.
+  local unknown
+  unknown=$(kp_apt_unknown "${wanted[@]}")
+  if [ -n "$unknown" ]; then
+    "${apt[@]}" update >>"$KP_LOG" 2>&1 || kp_fail "apt-get update failed; see $KP_LOG"
+    unknown=$(kp_apt_unknown "${wanted[@]}")
+    [ -z "$unknown" ] || kp_fail "package(s) ${unknown% } not found in the node's apt sources (apt-cache policy has no candidate, after apt-get update); nothing was installed"
+  fi
+  kp_say "installing packages: ${wanted[*]}"
   if ! "${apt[@]}" install --no-install-recommends "${wanted[@]}" >>"$KP_LOG" 2>&1; then
     "${apt[@]}" update >>"$KP_LOG" 2>&1 || kp_fail "apt-get update failed; see $KP_LOG"
     "${apt[@]}" install --no-install-recommends "${wanted[@]}" >>"$KP_LOG" 2>&1 ||
@@ -454,6 +534,15 @@ kp_apt_install() {
   KP_CHANGED+=("package:${wanted[*]}")
   kp_fault_point "installed packages ${wanted[*]}"
   return 0
+}
+
+# kp_apt_unknown PKG[=VERSION]...: the names apt has no install candidate for, space-separated.
+kp_apt_unknown() {
+  local spec candidate
+  for spec in "$@"; do
+    candidate=$(apt-cache policy "${spec%%=*}" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+    case "$candidate" in "" | "(none)") printf '%s ' "${spec%%=*}" ;; esac
+  done
 }
 
 kp_json_string() {
