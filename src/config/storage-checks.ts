@@ -36,6 +36,10 @@ export function checkStorage(storage: StorageConfig, poolNames: readonly string[
     });
   }
 
+  storage.hostClients?.pools?.forEach((pool, i) => {
+    if (!poolNames.includes(pool)) at.child("hostClients", "pools", i).problem(unknownNameMessage("pool", pool, poolNames));
+  });
+
   let defaultClass: string | undefined;
   for (const [name, sc] of Object.entries(storage.classes)) {
     const here = at.child("classes", name);

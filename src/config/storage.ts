@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HOST_CLIENT_NAMES } from "../catalog/storage/host-clients";
 import { describeValue } from "./path";
 import { dnsLabel, labels } from "./primitives";
 import { strictObject } from "./zod";
@@ -47,7 +48,13 @@ const snapshotClass = strictObject({
 });
 export type SnapshotClassConfig = z.infer<typeof snapshotClass>;
 
+const hostClients = strictObject({
+  clients: z.array(z.enum(HOST_CLIENT_NAMES)).min(1).describe("nfs (nfs-common), smb (cifs-utils), iscsi (open-iscsi, iscsid, an initiator name set once and kept), multipath (multipath-tools, multipathd)."),
+  pools: z.array(z.string().min(1)).optional().describe("Pools whose nodes get them; default: every pool."),
+}).describe("Volume clients on the nodes' hosts, for mounts no CSI node plugin makes: the kubelet's in-tree nfs and iscsi volumes, csi-driver-smb's Kerberos mounts, iSCSI targets of drivers kubeplug does not deploy. The catalog's CSI drivers bring their own mount tools in their images.");
+
 export const storageConfig = strictObject({
+  hostClients: hostClients.optional(),
   drivers: z.record(z.string().min(1), driver).default({}).describe("CSI drivers (and rancher's local-path provisioner) by catalog id; each is deployed from its pinned upstream source."),
   classes: z.record(objectName("StorageClass name"), storageClass).default({}).describe("StorageClasses by name."),
   snapshotClasses: z.record(objectName("VolumeSnapshotClass name"), snapshotClass).default({}).describe("VolumeSnapshotClasses by name; the first one makes kubeplug install the snapshot CRDs and snapshot-controller once."),

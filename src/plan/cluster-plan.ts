@@ -13,7 +13,9 @@ import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../compon
 import { CniProviderPlan, planCniProvider } from "./network-plan";
 import { LocalFacts } from "./preflight";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
-import { planStorage, StoragePlan } from "./storage-plan";
+import { nodeStoragePrerequisites, planStorage, StoragePlan } from "./storage-plan";
+import { mergedDrivers, mergePrerequisites, STORAGE_PREPARE_STEP, storagePrepareStep } from "../components/node/storage-prepare-steps";
+import { NODE_PREPARE_STEP } from "../components/node/prepare-steps";
 
 /** Which component owns a step: the pool's runtime or the node's CNI. */
 export type StepGroup = "runtime" | "network";
@@ -93,7 +95,7 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
       pool,
       connection: connectionFacts(cluster, i, local),
       steps: [
-        ...tagged("runtime", runtime.steps(stepNode)),
+        ...tagged("runtime", withStoragePrepare(runtime.steps(stepNode), storage, stepNode)),
         ...(config.networkManaged ? tagged("network", networkSteps(config.network, { ...stepNode, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads)) : []),
       ],
     };
@@ -108,6 +110,20 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
     ...(provider ? { cniProvider: planCniProvider(provider) } : {}),
     storage,
   };
+}
+
+/**
+ * The node's storage prerequisites right after node-prepare, with the runtime's own steps after them:
+ * both install Debian packages, and two apt runs on one node at once fail on dpkg's lock. The step
+ * travels with the runtime's steps (the runtime component owns the node's first steps) and every
+ * driver waits for it.
+ */
+function withStoragePrepare(definitions: readonly StepDefinition[], storage: StoragePlan, node: StepNode): StepDefinition[] {
+  const merged = mergePrerequisites(nodeStoragePrerequisites(storage, node.name));
+  if (mergedDrivers(merged).length === 0) return [...definitions];
+  const at = definitions.findIndex((d) => d.id === NODE_PREPARE_STEP) + 1;
+  const after = definitions.slice(at).map((d) => (d.dependsOn.includes(NODE_PREPARE_STEP) ? { ...d, dependsOn: [...d.dependsOn, STORAGE_PREPARE_STEP] } : d));
+  return [...definitions.slice(0, at), storagePrepareStep(node, merged), ...after];
 }
 
 /** Renders step definitions into the specs a NodeStep runs. */

@@ -1,5 +1,7 @@
 import { kubeplugChartValues, SNAPSHOTTER, STORAGE_DRIVERS } from "../catalog/storage";
+import { HOST_CLIENTS, HostClient } from "../catalog/storage/host-clients";
 import { InstallSource, SnapshotterEntry, StorageDriverEntry } from "../catalog/storage/types";
+import { DriverPrerequisites } from "../components/node/storage-prepare-steps";
 import { StorageConfig } from "../config/storage";
 import { pinnedVersion } from "../config/storage-checks";
 import { manifestNamespace, vendoredDriverManifests } from "../components/storage/driver-manifests";
@@ -42,6 +44,8 @@ export interface StoragePlan {
   readonly snapshotClasses: readonly PlannedStorageObject[];
   /** The snapshot CRDs and controller, installed once when any snapshot class is requested. */
   readonly snapshotter?: SnapshotterEntry;
+  /** Volume clients on the hosts (kubeplug:storage.hostClients) and the nodes that get them. */
+  readonly hostClients: { readonly clients: readonly HostClient[]; readonly nodes: readonly string[] };
 }
 
 /** Where charts are released when the stack names no namespace: where every catalog chart's own install docs put it. */
@@ -57,7 +61,7 @@ export interface StorageCluster {
 export function planStorage(storage: StorageConfig, cluster: StorageCluster): StoragePlan {
   const drivers = Object.entries(storage.drivers).map(([id, settings]): PlannedStorageDriver => {
     const entry = STORAGE_DRIVERS[id]!;
-    const hosts = settings.pools ? cluster.nodes.filter((n) => settings.pools!.includes(n.pool)) : cluster.nodes;
+    const hosts = inPools(cluster.nodes, settings.pools);
     const manifests = vendoredDriverManifests(entry, cluster.kubeletDir);
     const vendored = manifests.length > 0 ? manifestNamespace(manifests) : undefined;
     const namespace = vendored?.namespace ?? settings.namespace ?? CHART_NAMESPACE;
@@ -77,13 +81,25 @@ export function planStorage(storage: StorageConfig, cluster: StorageCluster): St
   const objects = <T extends { driver: string; default: boolean }>(records: Readonly<Record<string, T>>, render: (name: string, value: T, entry: StorageDriverEntry) => StorageObject) =>
     Object.entries(records).map(([name, value]) => ({ name, driver: value.driver, default: value.default, manifest: render(name, value, STORAGE_DRIVERS[value.driver]!) }));
   const snapshotClasses = objects(storage.snapshotClasses, snapshotClassObject);
+  const clients = storage.hostClients;
   return {
+    hostClients: { clients: clients?.clients ?? [], nodes: clients ? inPools(cluster.nodes, clients.pools).map((n) => n.name) : [] },
     drivers,
     classes: objects(storage.classes, storageClassObject),
     snapshotClasses,
     ...(snapshotClasses.length > 0 ? { snapshotter: SNAPSHOTTER } : {}),
   };
 }
+
+/** What a node's storage-prepare step installs: the prerequisites of every driver whose node pods it hosts, and the host clients. */
+export function nodeStoragePrerequisites(storage: StoragePlan, node: string): DriverPrerequisites[] {
+  return [
+    ...storage.drivers.filter((d) => d.nodes.includes(node)).map((d) => ({ driver: d.id, prerequisites: d.entry.nodePrerequisites })),
+    ...(storage.hostClients.nodes.includes(node) ? storage.hostClients.clients.map((c) => ({ driver: `${c}-client`, prerequisites: HOST_CLIENTS[c] })) : []),
+  ];
+}
+
+const inPools = <N extends { readonly pool: string }>(nodes: readonly N[], pools: readonly string[] | undefined) => (pools ? nodes.filter((n) => pools.includes(n.pool)) : nodes);
 
 const isMap = (v: unknown): v is ChartValues => typeof v === "object" && v !== null && !Array.isArray(v);
 

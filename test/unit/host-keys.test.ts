@@ -134,8 +134,9 @@ describe("the opt-out is a warning on every pulumi up", () => {
     const file = join(dir, "Pulumi.dev.yaml");
     writeFileSync(file, yaml.dump(doc));
     const warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue();
-    // 3 nodes: 5 runtime steps each (node-prepare, oci-runtimes, containerd install and configure, crictl), and the dev stack's CNI steps (2 each) when it manages the network.
-    const commands = 3 * (5 + (doc.config["kubeplug:network"] ? 2 : 0));
+    // 3 nodes: 5 runtime steps each (node-prepare, oci-runtimes, containerd install and configure, crictl), storage-prepare when the stack
+    // deploys storage, and the dev stack's CNI steps (2 each) when it manages the network.
+    const commands = 3 * (5 + (doc.config["kubeplug:storage"] ? 1 : 0) + (doc.config["kubeplug:network"] ? 2 : 0));
     const program = await runMockedProgram(file, "dev", {}, commands);
     rmSync(dir, { recursive: true, force: true });
     const messages = warn.mock.calls.map((c) => String(c[0]));

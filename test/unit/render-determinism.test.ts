@@ -39,7 +39,7 @@ describe("rendering is deterministic", () => {
     outDirs.push(out);
     const first = captureStdout(() => main(["--stack", "dev", "--out", out], projectDir));
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain("21 of 21 step(s) new or changed (first render in this directory)");
+    expect(first.stdout).toContain("24 of 24 step(s) new or changed (first render in this directory)");
 
     const config = join(out, "nodes/node1/files/etc/containerd/config.toml");
     const mtime = statSync(config).mtimeMs;

@@ -2617,6 +2617,21 @@ export interface KubeplugNetwork {
  */
 export interface KubeplugStorage {
   /**
+   * Volume clients on the nodes' hosts, for mounts no CSI node plugin makes: the kubelet's in-tree nfs and iscsi volumes, csi-driver-smb's Kerberos mounts, iSCSI targets of drivers kubeplug does not deploy. The catalog's CSI drivers bring their own mount tools in their images.
+   */
+  hostClients?: {
+    /**
+     * nfs (nfs-common), smb (cifs-utils), iscsi (open-iscsi, iscsid, an initiator name set once and kept), multipath (multipath-tools, multipathd).
+     *
+     * @minItems 1
+     */
+    clients: ("nfs" | "smb" | "iscsi" | "multipath")[];
+    /**
+     * Pools whose nodes get them; default: every pool.
+     */
+    pools?: string[];
+  };
+  /**
    * CSI drivers (and rancher's local-path provisioner) by catalog id; each is deployed from its pinned upstream source.
    *
    * @default {}
