@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { StorageDriverEntry } from "../catalog/storage/types";
+import { checkChartValues } from "./chart-values-checks";
 import { Locator } from "./findings";
 import { StorageConfig } from "./storage";
 import { closest, unknownNameMessage } from "./suggest";
@@ -30,7 +31,7 @@ export function checkStorage(storage: StorageConfig, poolNames: readonly string[
     }
     if (Object.keys(settings.values).length > 0 && catalog[id]!.install.kind === "manifests") {
       here.child("values").problem(`${catalog[id]!.title} is installed from upstream's manifests, not a chart: it takes no values`);
-    }
+    } else checkChartValues(catalog[id]!, settings.values, here.child("values"));
     settings.pools?.forEach((pool, i) => {
       if (!poolNames.includes(pool)) here.child("pools", i).problem(unknownNameMessage("pool", pool, poolNames));
     });

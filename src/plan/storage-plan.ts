@@ -1,4 +1,4 @@
-import { kubeplugChartValues, SNAPSHOTTER, STORAGE_DRIVERS } from "../catalog/storage";
+import { ChartValues, kubeplugChartValues, mergeValues, SNAPSHOTTER, STORAGE_DRIVERS } from "../catalog/storage";
 import { HOST_CLIENTS, HostClient } from "../catalog/storage/host-clients";
 import { InstallSource, SnapshotterEntry, StorageDriverEntry } from "../catalog/storage/types";
 import { DriverPrerequisites } from "../components/node/storage-prepare-steps";
@@ -6,8 +6,6 @@ import { StorageConfig } from "../config/storage";
 import { pinnedVersion } from "../config/storage-checks";
 import { manifestNamespace, vendoredDriverManifests } from "../components/storage/driver-manifests";
 import { snapshotClassObject, StorageObject, storageClassObject } from "../components/storage/storage-manifests";
-
-export type ChartValues = Readonly<Record<string, unknown>>;
 
 /** A driver as the cluster deploys it: its pinned source, the values kubeplug sets, and the nodes that host its node pods. */
 export interface PlannedStorageDriver {
@@ -100,12 +98,3 @@ export function nodeStoragePrerequisites(storage: StoragePlan, node: string): Dr
 }
 
 const inPools = <N extends { readonly pool: string }>(nodes: readonly N[], pools: readonly string[] | undefined) => (pools ? nodes.filter((n) => pools.includes(n.pool)) : nodes);
-
-const isMap = (v: unknown): v is ChartValues => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Helm's own rule for values files: maps merge key by key, anything else is replaced. */
-export function mergeValues(base: ChartValues, over: ChartValues): ChartValues {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) out[key] = isMap(out[key]) && isMap(value) ? mergeValues(out[key] as ChartValues, value) : value;
-  return out;
-}

@@ -15,6 +15,7 @@ import { VSPHERE } from "./vsphere";
 
 export { driverManifests, kubeplugChartValues, vendoredManifest, withImages, withKubeletDir } from "./manifests";
 export { parameterDoc } from "./parameters";
+export { chartValuesSchema, ChartValues, mergeValues } from "./chart-values";
 export { SNAPSHOTTER, SNAPSHOTTER_ID } from "./snapshot-controller";
 
 const ENTRIES = [AWS_EBS, AWS_EFS, GCP_PD, GCP_FILESTORE, AZURE_DISK, AZURE_FILE, VSPHERE, CEPH_RBD, CEPHFS, NFS, SMB, HOST_PATH, LOCAL_PATH];
