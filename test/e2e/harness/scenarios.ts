@@ -8,6 +8,8 @@ import { join } from "node:path";
 import yaml from "js-yaml";
 import { expect } from "vitest";
 import { applyStack } from "./apply";
+import { runStep } from "./run-step";
+import type { StepDefinition } from "../../../src/components/node/step";
 import { ApplyInput, ApplyReport, CommandRun, E2eFigure } from "./report";
 import { BRIDGE, type Testbed } from "../testbed";
 import { crictlRelease } from "../standins/artifacts";
@@ -86,6 +88,13 @@ export class Scenarios {
     for (const secret of Object.values(this.secrets)) expect(JSON.stringify(report)).not.toContain(secret);
     for (const listener of this.listeners) listener(report);
     return report;
+  }
+
+  /** Runs one step on its node without a stack (harness/run-step.ts), as one scenario. */
+  async step(scenario: string, bed: Testbed, definition: StepDefinition): Promise<CommandRun> {
+    const run = await runStep(bed, definition);
+    this.figures.push({ scenario, nodes: 1, stepsRun: 1, wallMs: run.ms, lost: "see assertions" });
+    return run;
   }
 
   /**

@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import { parseStepResult } from "../../../src/components/node/node-step";
+import { buildNodeStep, remoteCommand, StepDefinition } from "../../../src/components/node/step";
+import type { Testbed } from "../testbed";
+import { CommandRun } from "./report";
+import { sshExec } from "./ssh-exec";
+
+/**
+ * Runs one step on a bed node exactly as its NodeStep's Command would (the same rendered script
+ * through remoteCommand, over SSH as root), for steps that no stack plans yet or that a test wants
+ * to run with inputs no stack can express. Status "failed" is a result, not an error.
+ */
+export async function runStep(bed: Testbed, definition: StepDefinition): Promise<CommandRun> {
+  const node = bed.nodes.find((n) => n.name === definition.node.name);
+  if (!node) throw new Error(`no node ${definition.node.name} in this test bed`);
+  const spec = buildNodeStep(definition);
+  const started = Date.now();
+  const result = await sshExec({ host: node.address, user: "root", privateKey: readFileSync(bed.keyPath, "utf8") }, remoteCommand(spec.script, "root"));
+  const parsed = result.exitCode === 0 ? parseStepResult(result.stdout) : undefined;
+  return {
+    name: `${node.name}-${spec.id}`,
+    node: node.name,
+    step: spec.id,
+    status: result.exitCode === 0 ? "ok" : "failed",
+    exitCode: result.exitCode,
+    ms: Date.now() - started,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    ...(parsed ? { result: parsed } : {}),
+  };
+}
