@@ -8,8 +8,7 @@ import { CNI_PLUGINS_STEP } from "../../src/components/network/cni-plugins";
 import { STEP_IDS } from "../../src/components/runtime/containerd-steps";
 import { CRIO_STEP_IDS } from "../../src/components/runtime/crio-steps";
 import { NODE_PREPARE_STEP } from "../../src/components/node/prepare-steps";
-import { mergePrerequisites, STORAGE_PREPARE_STEP, storagePrepareStep } from "../../src/components/node/storage-prepare-steps";
-import { buildNodeStep } from "../../src/components/node/step";
+import { STORAGE_PREPARE_STEP } from "../../src/components/node/storage-prepare-steps";
 import { loadStack } from "../../src/plan/stack-files";
 import { planCluster } from "../../src/plan/cluster-plan";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
@@ -38,14 +37,6 @@ const STEPS = [...GOLDEN_CASES.map(planGoldenCase), planCluster(loadStack(ROOT, 
     .filter((node, i, nodes) => nodes.findIndex((other) => other.pool.name === node.pool.name) === i)
     .flatMap((node) => node.steps.map((step) => ({ id: step.id, script: step.script, file: join(dir, `${p}-${node.node.name}-${step.id}.sh`) }))),
 );
-/** No stack renders storage-prepare yet (the storage plan will): one with every prerequisite kind. */
-const STORAGE = buildNodeStep(
-  storagePrepareStep(
-    { name: "n1", arch: "amd64" },
-    mergePrerequisites([{ driver: "iscsi", prerequisites: { packages: ["open-iscsi", "nfs-common"], modules: ["iscsi_tcp"], filesystems: ["nfs"], services: ["iscsid"], iscsiInitiator: true } }]),
-  ),
-);
-STEPS.push({ id: STORAGE.id, script: STORAGE.script, file: join(dir, `storage-${STORAGE.id}.sh`) });
 
 /** shellcheck's findings for the files listed, NUL-separated, in `list`: several processes at once, as the check is CPU-bound. */
 function shellcheck(list: string): string {
