@@ -23,3 +23,10 @@ export { planCluster, ClusterPlan, ConnectionFacts, NodePlan, PlannedStep } from
 export { PoolRuntimePlan } from "./plan/runtime-plan";
 export { CniProviderPlan } from "./plan/network-plan";
 export { KubeplugConfigError, ConfigProblem } from "./errors";
+export { CsiDriver, CsiDriverArgs } from "./components/storage/csi-driver";
+export { StorageClass, StorageClassArgs, SnapshotClassArgs, VolumeSnapshotClass } from "./components/storage/storage-class";
+export { Snapshotter, SnapshotterArgs } from "./components/storage/snapshotter";
+export { STORAGE_DRIVERS, SNAPSHOTTER } from "./catalog/storage";
+export { StorageDriverEntry } from "./catalog/storage/types";
+export { StoragePlan, PlannedStorageDriver, PlannedStorageObject } from "./plan/storage-plan";
+export { SnapshotClassInput, StorageClassInput, StorageDriverInput } from "./config/input-types";
