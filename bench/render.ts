@@ -1,7 +1,9 @@
 /**
  * Renders a 1,000-node stack (four pools: containerd 1.6 from Debian, 1.7 and 2.1 from releases,
  * 2.1 with mirrors, credentials and extra runtimes; CNI plugins and a bridge conflist with a pod
- * subnet per node) the way `npm run render` does, writes the output
+ * subnet per node; storage: EBS everywhere, NFS and Ceph RBD on two pools with their node
+ * prerequisites, host iSCSI and NFS clients on one, four classes and a snapshot class) the way
+ * `npm run render` does, writes the output
  * tree, then renders it again, and prints time and peak memory per phase.
  *
  *   npm run bench            # or: tsx bench/render.ts [nodes]
@@ -61,6 +63,29 @@ function stackValues(nodes: number): Record<string, unknown> {
         arch: i % 10 === 0 ? "arm64" : "amd64",
         podCIDR: `100.${64 + (i >> 8)}.${i & 255}.0/24`,
       })),
+    },
+    "kubeplug:storage": {
+      drivers: { "aws-ebs": {}, nfs: { pools: ["general", "edge"] }, "ceph-rbd": { pools: ["sandboxed", "edge"] } },
+      hostClients: { clients: ["nfs", "iscsi"], pools: ["legacy"] },
+      classes: {
+        gp3: { driver: "aws-ebs", default: true, volumeBindingMode: "WaitForFirstConsumer", allowVolumeExpansion: true, parameters: { type: "gp3", iops: 6000, throughput: 250, encrypted: true } },
+        io2: { driver: "aws-ebs", volumeBindingMode: "WaitForFirstConsumer", parameters: { type: "io2", iops: 20000 } },
+        nfs: { driver: "nfs", parameters: { server: "nfs.internal.example", share: "/exports" }, mountOptions: ["nfsvers=4.1"] },
+        rbd: {
+          driver: "ceph-rbd",
+          parameters: {
+            clusterID: "b9127830-b0cc-4e34-aa47-9d1a2e9949a8",
+            pool: "kubernetes",
+            "csi.storage.k8s.io/provisioner-secret-name": "csi-rbd-secret",
+            "csi.storage.k8s.io/provisioner-secret-namespace": "ceph-csi",
+            "csi.storage.k8s.io/controller-expand-secret-name": "csi-rbd-secret",
+            "csi.storage.k8s.io/controller-expand-secret-namespace": "ceph-csi",
+            "csi.storage.k8s.io/node-stage-secret-name": "csi-rbd-secret",
+            "csi.storage.k8s.io/node-stage-secret-namespace": "ceph-csi",
+          },
+        },
+      },
+      snapshotClasses: { ebs: { driver: "aws-ebs", default: true } },
     },
     "kubeplug:network": {
       podCIDR: "100.64.0.0/10",

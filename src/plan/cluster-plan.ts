@@ -13,8 +13,8 @@ import { buildNodeStep, NodeStepSpec, StepDefinition, StepNode } from "../compon
 import { CniProviderPlan, planCniProvider } from "./network-plan";
 import { LocalFacts } from "./preflight";
 import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
-import { nodeStoragePrerequisites, planStorage, StoragePlan } from "./storage-plan";
-import { mergedDrivers, mergePrerequisites, STORAGE_PREPARE_STEP, storagePrepareStep } from "../components/node/storage-prepare-steps";
+import { planStorage, StoragePlan, storagePrerequisitesByNode } from "./storage-plan";
+import { DriverPrerequisites, mergedDrivers, mergePrerequisites, STORAGE_PREPARE_STEP, storagePrepareStep } from "../components/node/storage-prepare-steps";
 import { NODE_PREPARE_STEP } from "../components/node/prepare-steps";
 
 /** Which component owns a step: the pool's runtime or the node's CNI. */
@@ -86,6 +86,7 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
   if (findings.problems.length > 0) throw new KubeplugConfigError(findings.problems);
   const pools = planned as PoolRuntimePlan[];
   const storage = planStorage(config.storage, { kubeletDir: cluster.kubelet.rootDir, nodes: cluster.nodes });
+  const storageNeeds = storagePrerequisitesByNode(storage);
   const byName = new Map(pools.map((p, i) => [p.name, { runtime: p, pool: cluster.pools[i]! }]));
   const nodes = cluster.nodes.map((node, i): NodePlan => {
     const { runtime, pool } = byName.get(node.pool)!;
@@ -95,7 +96,7 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
       pool,
       connection: connectionFacts(cluster, i, local),
       steps: [
-        ...tagged("runtime", withStoragePrepare(runtime.steps(stepNode), storage, stepNode)),
+        ...tagged("runtime", withStoragePrepare(runtime.steps(stepNode), storageNeeds.get(node.name) ?? [], stepNode)),
         ...(config.networkManaged ? tagged("network", networkSteps(config.network, { ...stepNode, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads)) : []),
       ],
     };
@@ -118,8 +119,8 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
  * travels with the runtime's steps (the runtime component owns the node's first steps) and every
  * driver waits for it.
  */
-function withStoragePrepare(definitions: readonly StepDefinition[], storage: StoragePlan, node: StepNode): StepDefinition[] {
-  const merged = mergePrerequisites(nodeStoragePrerequisites(storage, node.name));
+function withStoragePrepare(definitions: readonly StepDefinition[], needs: readonly DriverPrerequisites[], node: StepNode): StepDefinition[] {
+  const merged = mergePrerequisites(needs);
   if (mergedDrivers(merged).length === 0) return [...definitions];
   const at = definitions.findIndex((d) => d.id === NODE_PREPARE_STEP) + 1;
   const after = definitions.slice(at).map((d) => (d.dependsOn.includes(NODE_PREPARE_STEP) ? { ...d, dependsOn: [...d.dependsOn, STORAGE_PREPARE_STEP] } : d));

@@ -89,12 +89,20 @@ export function planStorage(storage: StorageConfig, cluster: StorageCluster): St
   };
 }
 
-/** What a node's storage-prepare step installs: the prerequisites of every driver whose node pods it hosts, and the host clients. */
-export function nodeStoragePrerequisites(storage: StoragePlan, node: string): DriverPrerequisites[] {
-  return [
-    ...storage.drivers.filter((d) => d.nodes.includes(node)).map((d) => ({ driver: d.id, prerequisites: d.entry.nodePrerequisites })),
-    ...(storage.hostClients.nodes.includes(node) ? storage.hostClients.clients.map((c) => ({ driver: `${c}-client`, prerequisites: HOST_CLIENTS[c] })) : []),
-  ];
+/**
+ * What each node's storage-prepare step installs: the prerequisites of every driver whose node pods it
+ * hosts, then the host clients. One pass over the drivers' node lists, so large pools stay linear.
+ */
+export function storagePrerequisitesByNode(storage: StoragePlan): Map<string, DriverPrerequisites[]> {
+  const byNode = new Map<string, DriverPrerequisites[]>();
+  const add = (node: string, needs: DriverPrerequisites) => {
+    const list = byNode.get(node);
+    if (list) list.push(needs);
+    else byNode.set(node, [needs]);
+  };
+  for (const d of storage.drivers) for (const node of d.nodes) add(node, { driver: d.id, prerequisites: d.entry.nodePrerequisites });
+  for (const node of storage.hostClients.nodes) for (const c of storage.hostClients.clients) add(node, { driver: `${c}-client`, prerequisites: HOST_CLIENTS[c] });
+  return byNode;
 }
 
 const inPools = <N extends { readonly pool: string }>(nodes: readonly N[], pools: readonly string[] | undefined) => (pools ? nodes.filter((n) => pools.includes(n.pool)) : nodes);
