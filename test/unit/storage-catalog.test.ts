@@ -108,8 +108,9 @@ describe("vendored manifests", () => {
     expect(imageRepository("registry.example:5000/a/b:v1@sha256:00")).toBe("registry.example:5000/a/b");
   });
 
+  // As applied to a cluster whose kubelet root moved (k0s): images pinned and paths rewritten, every document still valid.
   const documents = [
-    ...manifestEntries.flatMap((e) => driverManifests(e, "/var/lib/kubelet").map((m) => ({ where: `${e.id}/${m.file}`, text: m.text }))),
+    ...manifestEntries.flatMap((e) => driverManifests(e, "/var/lib/k0s/kubelet").map((m) => ({ where: `${e.id}/${m.file}`, text: m.text }))),
     ...[...SNAPSHOTTER.crdFiles, ...SNAPSHOTTER.controllerFiles].map((file) => ({ where: `${SNAPSHOTTER_ID}/${file}`, text: vendoredManifest(SNAPSHOTTER_ID, file) })),
   ].flatMap(({ where, text }) =>
     loadAll(text)
