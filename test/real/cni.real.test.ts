@@ -194,7 +194,7 @@ describe.skipIf(skip)(`CNI through containerd's CRI plugin with kubeplug's binar
     const first = await timed("cni-plugins-install step (first run)", () => runStep(work, steps[0]!));
     expect(first.stderr).toBe("");
     expect(first.status).toBe(0);
-    expect(first.result).toEqual({ node: "testhost", step: "cni-plugins-install", changed: wanted.map((p) => join(binDir, p)), restarted: [] });
+    expect(first.result).toEqual({ node: "testhost", step: "cni-plugins-install", changed: wanted.map((p) => join(binDir, p)), restarted: [], skipped: [] });
     expect(server!.requests()).toEqual([{ method: "GET", path: `/${TARBALL}`, status: 200 }]);
     for (const p of wanted) {
       expect(mode(join(binDir, p)), p).toBe("0755");
@@ -207,7 +207,7 @@ describe.skipIf(skip)(`CNI through containerd's CRI plugin with kubeplug's binar
     expect(list.stderr).toBe("");
     expect(list.status).toBe(0);
     const conflistPath = join(confDir, `10-${NETWORK}.conflist`);
-    expect(list.result).toEqual({ node: "testhost", step: "cni-conflist", changed: [conflistPath], restarted: [] });
+    expect(list.result).toEqual({ node: "testhost", step: "cni-conflist", changed: [conflistPath], restarted: [], skipped: [] });
     expect(readdirSync(confDir)).toEqual([`10-${NETWORK}.conflist`]);
     expect(mode(conflistPath)).toBe("0644");
     const rendered = renderConflists(stack.config.network, { name: "testhost", arch: "amd64", pool: "c21" });
@@ -232,8 +232,8 @@ describe.skipIf(skip)(`CNI through containerd's CRI plugin with kubeplug's binar
     const again = await timed("both steps (second run)", () => [runStep(work, steps[0]!), runStep(work, steps[1]!)]);
     expect(again.map((r) => [r.status, r.stderr])).toEqual([[0, ""], [0, ""]]);
     expect(again.map((r) => r.result)).toEqual([
-      { node: "testhost", step: "cni-plugins-install", changed: [], restarted: [] },
-      { node: "testhost", step: "cni-conflist", changed: [], restarted: [] },
+      { node: "testhost", step: "cni-plugins-install", changed: [], restarted: [], skipped: [] },
+      { node: "testhost", step: "cni-conflist", changed: [], restarted: [], skipped: [] },
     ]);
     expect(again.map((r) => r.stdout.includes("unchanged\n"))).toEqual([true, true]);
     expect(server!.requests()).toHaveLength(1);

@@ -493,6 +493,15 @@ kp_load_module() {
 # kp_apt_install PKG[=VERSION]...: installs missing or different packages, keeping local conffiles.
 # VERSION may be an apt glob such as 1.6.20* (any Debian revision of upstream 1.6.20).
 kp_apt_install() {
+  # An install killed halfway (power loss, SIGKILL of the step) leaves dpkg's journal behind, and apt
+  # refuses every install until it is replayed. Checked before deciding there is nothing to do: the
+  # kill can land after the wanted packages are in but while a dependency is still unconfigured.
+  if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+    kp_say "dpkg was interrupted by an earlier run; finishing it (dpkg --configure -a)"
+    DEBIAN_FRONTEND=noninteractive dpkg --force-confold --force-confdef --configure -a >>"$KP_LOG" 2>&1 ||
+      kp_fail "dpkg --configure -a failed after an interrupted install; see $KP_LOG on the node"
+    KP_CHANGED+=("dpkg:configure -a")
+  fi
   local spec name version installed wanted=()
   for spec in "$@"; do
     name=${spec%%=*}
@@ -509,13 +518,6 @@ kp_apt_install() {
   [ "${#wanted[@]}" -gt 0 ] || return 1
   kp_require_commands apt-get apt-cache dpkg dpkg-query
   local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef)
-  # An install killed halfway (power loss, SIGKILL of the step) leaves dpkg's journal behind, and apt
-  # refuses every install until it is replayed.
-  if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
-    kp_say "dpkg was interrupted by an earlier run; finishing it (dpkg --configure -a)"
-    DEBIAN_FRONTEND=noninteractive dpkg --force-confold --force-confdef --configure -a >>"$KP_LOG" 2>&1 ||
-      kp_fail "dpkg --configure -a failed after an interrupted install; see $KP_LOG on the node"
-  fi
   # Every name must have a candidate before anything is installed: apt's own error for a missing one
   # comes after it has resolved the rest, and names nothing a stack author can act on.
   local unknown
