@@ -50,13 +50,13 @@ export function checkStorage(storage: StorageConfig, poolNames: readonly string[
       defaultClass ??= name;
     }
     if (!entry) continue;
-    checkParameters(entry.parameters, sc.parameters, here.child("parameters"), entry);
+    checkParameters(entry.parameters, sc.parameters, here.child("parameters"), entry, "StorageClass");
     const caps = entry.capabilities;
     if (sc.allowVolumeExpansion && !caps.expansion) {
-      here.child("allowVolumeExpansion").problem(`${entry.title} (${entry.provisioner}) cannot expand volumes; remove allowVolumeExpansion`);
+      here.child("allowVolumeExpansion").problem(`${named(entry)} cannot expand volumes; remove allowVolumeExpansion`);
     }
     if (sc.volumeModes?.includes("Block") && !caps.block) {
-      here.child("volumeModes").problem(`${entry.title} (${entry.provisioner}) has no raw block volumes; use Filesystem`);
+      here.child("volumeModes").problem(`${named(entry)} has no raw block volumes; use Filesystem`);
     }
     if (caps.topologyKeys.length > 0 && sc.volumeBindingMode !== "WaitForFirstConsumer") {
       here.child("volumeBindingMode").warn(
@@ -71,10 +71,10 @@ export function checkStorage(storage: StorageConfig, poolNames: readonly string[
     const entry = driverOf(vsc.driver, storage, catalog, here.child("driver"));
     if (!entry) continue;
     if (!entry.capabilities.snapshots) {
-      here.child("driver").problem(`${entry.title} (${entry.provisioner}) does not take snapshots; a VolumeSnapshotClass for it would never be served`);
+      here.child("driver").problem(`${named(entry)} does not take snapshots; a VolumeSnapshotClass for it would never be served`);
       continue;
     }
-    checkParameters(entry.snapshotParameters ?? z.strictObject({}), vsc.parameters, here.child("parameters"), entry);
+    checkParameters(entry.snapshotParameters ?? z.strictObject({}), vsc.parameters, here.child("parameters"), entry, "VolumeSnapshotClass");
     if (vsc.default) {
       const other = defaultSnapshotClass.get(vsc.driver);
       if (other) here.child("default").problem(`${vsc.driver} has at most one default VolumeSnapshotClass, and "${other}" is already its default`);
@@ -96,7 +96,19 @@ function driverOf(id: string, storage: StorageConfig, catalog: StorageCatalog, a
   return catalog[id];
 }
 
-function checkParameters(schema: z.ZodType, values: Readonly<Record<string, unknown>>, at: Locator, entry: StorageDriverEntry): void {
+/** The driver with its provisioner name, in one pair of brackets: "CSI host path driver (dev clusters, hostpath.csi.k8s.io)". */
+function named(entry: StorageDriverEntry): string {
+  return entry.title.endsWith(")") ? `${entry.title.slice(0, -1)}, ${entry.provisioner})` : `${entry.title} (${entry.provisioner})`;
+}
+
+/**
+ * Unknown keys that name a credential (a Ceph userKey, an SMB password, a storage account key): the value would sit in a
+ * StorageClass, which every user of the cluster can read. Only said when the key is no typo of a key the driver knows.
+ */
+const CREDENTIAL = /pass(word|wd|phrase)|secret|token|credential|keyring|key$/i;
+
+function checkParameters(schema: z.ZodType, values: Readonly<Record<string, unknown>>, at: Locator, entry: StorageDriverEntry, kind: "StorageClass" | "VolumeSnapshotClass"): void {
+  const what = kind === "StorageClass" ? "parameter" : "VolumeSnapshotClass parameter";
   const result = schema.safeParse(values, { reportInput: true });
   if (result.success) return;
   const known = Object.keys((schema as z.ZodObject).shape);
@@ -107,8 +119,20 @@ function checkParameters(schema: z.ZodType, values: Readonly<Record<string, unkn
       continue;
     }
     const suggestion = closest(issue.unknownKey, known);
+    if (!suggestion && CREDENTIAL.test(issue.unknownKey)) {
+      here.problem(inlinedSecretMessage(issue.unknownKey, known, entry, kind));
+      continue;
+    }
     here.problem(
-      `${entry.title} does not know the parameter "${issue.unknownKey}"${suggestion ? `; did you mean "${suggestion}"?` : "."} It takes: ${known.join(", ") || "no parameters"}`,
+      `${entry.title} does not know the ${what} "${issue.unknownKey}"${suggestion ? `; did you mean "${suggestion}"?` : "."} ${known.length > 0 ? `It takes: ${known.join(", ")}` : `It takes no ${what}s`}`,
     );
   }
+}
+
+function inlinedSecretMessage(key: string, known: readonly string[], entry: StorageDriverEntry, kind: string): string {
+  const calls = known.flatMap((k) => /^csi\.storage\.k8s\.io\/(.+)-secret-name$/.exec(k)?.[1] ?? []);
+  const why = `"${key}" looks like a credential, and a ${kind} is readable by every user of the cluster`;
+  return calls.length > 0
+    ? `${why}: ${entry.title} takes credentials only from Secrets. Put it in one and reference it with csi.storage.k8s.io/<call>-secret-name and csi.storage.k8s.io/<call>-secret-namespace (calls: ${calls.join(", ")})`
+    : `${why}; ${entry.title} takes no credentials from its ${kind}es (not even by Secret reference): remove it`;
 }

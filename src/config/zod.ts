@@ -131,6 +131,7 @@ function boundMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, 
 
 function notOneOfMessage(input: unknown, values: readonly unknown[]): string {
   const allowed = values.map((v) => JSON.stringify(v)).join(", ");
+  if (input === undefined) return `required, expected one of: ${allowed}`;
   const suggestion = typeof input === "string" ? closest(input, values.map(String)) : undefined;
   return `${describeValue(input)} is not one of: ${allowed}${suggestion ? `; did you mean "${suggestion}"?` : ""}`;
 }

@@ -209,7 +209,18 @@ describe("StorageClass parameters", () => {
     expect(classProblems("aws-ebs", { type: "gp3", iopz: 3000 })).toEqual([
       `kubeplug:storage.classes.sc.parameters.iopz: AWS EBS CSI driver does not know the parameter "iopz"; did you mean "iops"? It takes: ${Object.keys(STORAGE_DRIVERS["aws-ebs"]!.parameters.shape).join(", ")}`,
     ]);
-    expect(classProblems("nfs", { server: "10.0.0.1", password: "hunter2" })[0]).toMatch(/NFS CSI driver does not know the parameter "password"\. It takes: server, share, subDir, mountPermissions, onDelete, csi\.storage\.k8s\.io\/provisioner-secret-name/);
+    expect(classProblems("nfs", { server: "10.0.0.1", exportPath: "/x" })[0]).toMatch(/NFS CSI driver does not know the parameter "exportPath"\. It takes: server, share, subDir, mountPermissions, onDelete, csi\.storage\.k8s\.io\/provisioner-secret-name/);
+  });
+
+  it("an unknown key that names a credential is refused as an inlined secret, without its value", () => {
+    expect(classProblems("nfs", { server: "10.0.0.1", password: "hunter2" })).toEqual([
+      `kubeplug:storage.classes.sc.parameters.password: "password" looks like a credential, and a StorageClass is readable by every user of the cluster: NFS CSI driver takes credentials only from Secrets. Put it in one and reference it with csi.storage.k8s.io/<call>-secret-name and csi.storage.k8s.io/<call>-secret-namespace (calls: provisioner)`,
+    ]);
+    expect(classProblems("host-path", { token: "t" })).toEqual([
+      `kubeplug:storage.classes.sc.parameters.token: "token" looks like a credential, and a StorageClass is readable by every user of the cluster; CSI host path driver (dev clusters) takes no credentials from its StorageClasses (not even by Secret reference): remove it`,
+    ]);
+    // A typo of a known key is a typo, even when it reads like a credential.
+    expect(classProblems("nfs", { server: "10.0.0.1", "csi.storage.k8s.io/provisioner-secret-nme": "s" })[0]).toMatch(/did you mean "csi\.storage\.k8s\.io\/provisioner-secret-name"\?/);
   });
 
   it.each([
@@ -224,8 +235,10 @@ describe("StorageClass parameters", () => {
   it.each([
     [{ type: "gp3", iops: 2999 }, `${at}.iops: 2999 is outside gp3's 3000–80000 IOPS`],
     [{ type: "gp3", iops: 80001 }, `${at}.iops: 80001 is outside gp3's 3000–80000 IOPS`],
-    [{ type: "gp3", throughput: 124 }, `${at}.throughput: 124 must be at least 125`],
-    [{ type: "gp3", throughput: "2001" }, `${at}.throughput: "2001" must be at most 2000`],
+    [{ type: "gp3", iops: 300000 }, `${at}.iops: 300000 is outside gp3's 3000–80000 IOPS`],
+    [{ type: "io1", iops: 50 }, `${at}.iops: 50 is outside io1's 100–64000 IOPS`],
+    [{ type: "gp3", throughput: 124 }, `${at}.throughput: 124 must be at least 125 MiB/s`],
+    [{ type: "gp3", throughput: "2001" }, `${at}.throughput: "2001" must be at most 2000 MiB/s`],
     [{ type: "io2" }, `${at}.type: "io2" volumes need provisioned IOPS: set iops or iopsPerGB (EC2 refuses an io2 volume without them; the driver does not check)`],
     [{ type: "io1", iops: 100, iopsPerGB: 10 }, `${at}.iopsPerGB: not with iops (100): the driver takes one or the other (pkg/cloud/cloud.go: "specify either IOPS or IOPSPerGb, not both")`],
     [{ type: "gp2", iops: 3000 }, `${at}.iops: type "gp2" has no provisioned IOPS; iops is for io1, io2 and gp3`],
@@ -233,7 +246,7 @@ describe("StorageClass parameters", () => {
     [{ type: "gp4" }, `${at}.type: "gp4" is not one of: "gp3", "gp2", "io1", "io2", "sc1", "st1", "standard"; did you mean "gp3"?`],
     [{ iops: "3k" }, `${at}.iops: "3k" is not an integer`],
     [{ encrypted: "yes" }, `${at}.encrypted: "yes" is not a flag: write true or false (the driver reads only the exact strings "true" and "false")`],
-    [{ kmsKeyId: "arn:aws:kms:x" }, `${at}.kmsKeyId: a KMS key encrypts only with encrypted: true (encrypted is "unset")`],
+    [{ kmsKeyId: "arn:aws:kms:x" }, `${at}.kmsKeyId: a KMS key encrypts only with encrypted: true (encrypted is not set)`],
     [{ ext4ClusterSize: 16384 }, `${at}.ext4ClusterSize: needs ext4BigAlloc: true (pkg/driver/controller.go: "Cannot set ext4BigAllocClusterSize when ext4BigAlloc is false")`],
   ])("EBS refuses %j", (parameters, message) => expect(classProblems("aws-ebs", parameters)).toEqual([message]));
 
@@ -259,7 +272,7 @@ describe("StorageClass parameters", () => {
 
   it("NFS, SMB and local-path check what their code checks", () => {
     ok("nfs", { server: "nfs.example", share: "/exports", subDir: "${pvc.metadata.namespace}/${pvc.metadata.name}", mountPermissions: "0777", onDelete: "archive" });
-    expect(classProblems("nfs", { share: "/exports", mountPermissions: "0999" })).toEqual([`${at}.server: expected a string, got undefined`, `${at}.mountPermissions: "0999" is not octal permission bits such as "0777"`]);
+    expect(classProblems("nfs", { share: "/exports", mountPermissions: "0999" })).toEqual([`${at}.server: required, expected a string`, `${at}.mountPermissions: "0999" is not octal permission bits such as "0777"`]);
     ok("smb", { source: "//smb.example/share", "csi.storage.k8s.io/node-stage-secret-name": "smbcreds", "csi.storage.k8s.io/node-stage-secret-namespace": "default" });
     expect(classProblems("smb", { source: "smb.example/share" })).toEqual([`${at}.source: "smb.example/share" is not a share such as //server/share`]);
     ok("local-path", { nodePath: "/mnt/disks", pathPattern: "{{ .PVC.Namespace }}/{{ .PVC.Name }}/data" });
@@ -275,7 +288,7 @@ describe("StorageClass parameters", () => {
       `kubeplug:storage.snapshotClasses.snap.parameters.lockMode: "forever" is not one of: "governance", "compliance"`,
     ]);
     expect(classProblems("host-path", { kind: "fast" }, true)).toEqual([
-      `kubeplug:storage.snapshotClasses.snap.parameters.kind: CSI host path driver (dev clusters) does not know the parameter "kind". It takes: no parameters`,
+      `kubeplug:storage.snapshotClasses.snap.parameters.kind: CSI host path driver (dev clusters) does not know the VolumeSnapshotClass parameter "kind". It takes no VolumeSnapshotClass parameters`,
     ]);
   });
 });

@@ -24,7 +24,8 @@ const VOLUME_TYPES = ["gp3", "gp2", "io1", "io2", "sc1", "st1", "standard"] as c
 const parameters = z
   .strictObject({
     type: choice(VOLUME_TYPES, "EBS volume type; default gp3 (pkg/cloud/cloud.go: an empty type creates gp3)").optional(),
-    iops: integer("Provisioned IOPS: io1 100–64000, io2 100–256000, gp3 3000–80000; not with iopsPerGB.", { min: 100, max: 256000 }).optional(),
+    // No limits here: the range is the type's, checked below, so a gp3 class is not told io2's maximum.
+    iops: integer("Provisioned IOPS: io1 100–64000, io2 100–256000, gp3 3000–80000; not with iopsPerGB.", { unit: "IOPS" }).optional(),
     iopsPerGB: integer("IOPS per GiB of the requested size (io1, io2, gp3); not with iops. Capped at the type's maximum.", { min: 1 }).optional(),
     allowAutoIOPSPerGBIncrease: flag("Raise IOPS to the type's minimum when iopsPerGB × size is below it, instead of failing; default false.").optional(),
     allowAutoIOPSIncreaseOnModify: flag("Keep the iopsPerGB ratio when the volume is resized; default false.").optional(),
@@ -62,7 +63,7 @@ const parameters = z
       ctx.addIssue({ code: "custom", path: ["throughput"], message: `throughput is a gp3 setting; type is "${type}"` });
     }
     if (p.kmsKeyId !== undefined && !isOn(p.encrypted)) {
-      ctx.addIssue({ code: "custom", path: ["kmsKeyId"], message: `a KMS key encrypts only with encrypted: true (encrypted is ${JSON.stringify(p.encrypted ?? "unset")})` });
+      ctx.addIssue({ code: "custom", path: ["kmsKeyId"], message: `a KMS key encrypts only with encrypted: true (${p.encrypted === undefined ? "encrypted is not set" : `encrypted is ${JSON.stringify(p.encrypted)}`})` });
     }
     if (p.ext4ClusterSize !== undefined && !isOn(p.ext4BigAlloc)) {
       ctx.addIssue({ code: "custom", path: ["ext4ClusterSize"], message: `needs ext4BigAlloc: true (pkg/driver/controller.go: "Cannot set ext4BigAllocClusterSize when ext4BigAlloc is false")` });

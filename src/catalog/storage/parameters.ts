@@ -32,20 +32,23 @@ export function parameterDoc(schema: z.ZodType): ParameterDoc {
 }
 
 const show = (value: unknown) => JSON.stringify(value);
+/** A parameter the schema requires and the class does not set reaches the type check as undefined. */
+const missingOr = (input: unknown, expected: string, otherwise: string) => (input === undefined ? `required, expected ${expected}` : otherwise);
 
 export function text(description: string, pattern?: { readonly regex: RegExp; readonly says: string }) {
-  const base = z.string({ error: (issue) => `expected a string, got ${show(issue.input)}` }).min(1, { error: "must not be empty" });
+  const base = z.string({ error: (issue) => missingOr(issue.input, "a string", `expected a string, got ${show(issue.input)}`) }).min(1, { error: "must not be empty" });
   const schema = pattern ? base.regex(pattern.regex, { error: (issue) => `${show(issue.input)} is not ${pattern.says}` }) : base;
   return documented(schema, pattern ? `string (${pattern.says})` : "string", description);
 }
 
 /** An integer in a YAML number or a string of digits, as the driver's strconv.ParseInt reads it. */
 export function integer(description: string, limits: { readonly min?: number; readonly max?: number; readonly unit?: string } = {}) {
-  const schema = z.union([z.number(), z.string()], { error: (issue) => `expected an integer, got ${show(issue.input)}` }).superRefine((value, ctx) => {
+  const unit = limits.unit ? ` ${limits.unit}` : "";
+  const schema = z.union([z.number(), z.string()], { error: (issue) => missingOr(issue.input, "an integer", `expected an integer, got ${show(issue.input)}`) }).superRefine((value, ctx) => {
     const n = asInteger(value);
     if (n === undefined) ctx.addIssue({ code: "custom", message: `${show(value)} is not an integer` });
-    else if (limits.min !== undefined && n < limits.min) ctx.addIssue({ code: "custom", message: `${show(value)} must be at least ${limits.min}` });
-    else if (limits.max !== undefined && n > limits.max) ctx.addIssue({ code: "custom", message: `${show(value)} must be at most ${limits.max}` });
+    else if (limits.min !== undefined && n < limits.min) ctx.addIssue({ code: "custom", message: `${show(value)} must be at least ${limits.min}${unit}` });
+    else if (limits.max !== undefined && n > limits.max) ctx.addIssue({ code: "custom", message: `${show(value)} must be at most ${limits.max}${unit}` });
   });
   const range = limits.min !== undefined && limits.max !== undefined ? ` ${limits.min}–${limits.max}` : limits.min !== undefined ? ` ≥ ${limits.min}` : limits.max !== undefined ? ` ≤ ${limits.max}` : "";
   return documented(schema, `integer${range}${limits.unit ? ` (${limits.unit})` : ""}`, description);
@@ -59,7 +62,7 @@ export function asInteger(value: unknown): number | undefined {
 
 export function flag(description: string) {
   const schema = z.union([z.boolean(), z.enum(["true", "false"])], {
-    error: (issue) => `${show(issue.input)} is not a flag: write true or false (the driver reads only the exact strings "true" and "false")`,
+    error: (issue) => missingOr(issue.input, "true or false", `${show(issue.input)} is not a flag: write true or false (the driver reads only the exact strings "true" and "false")`),
   });
   return documented(schema, "boolean", description);
 }
@@ -75,7 +78,7 @@ export function choice<const Values extends readonly [string, ...string[]]>(valu
 
 /** Octal permission bits (`"0777"`); a YAML number such as 777 is read by the driver as octal too. */
 export function octal(description: string) {
-  const schema = z.union([z.number(), z.string()]).superRefine((value, ctx) => {
+  const schema = z.union([z.number(), z.string()], { error: (issue) => missingOr(issue.input, "octal permission bits such as \"0777\"", `expected octal permission bits such as "0777", got ${show(issue.input)}`) }).superRefine((value, ctx) => {
     if (!/^0?[0-7]{1,4}$/.test(String(value))) ctx.addIssue({ code: "custom", message: `${show(value)} is not octal permission bits such as "0777"` });
   });
   return documented(schema, "octal string", description);
