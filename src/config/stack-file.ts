@@ -26,7 +26,7 @@ export const stackConfigMap = z
     }),
     "kubeplug:storage": SECTIONS.storage.optional().meta({
       title: "KubeplugStorage",
-      description: "Storage settings: CSI drivers and classes are not modelled yet, so any key here is an error.",
+      description: "CSI drivers from the catalog (docs/storage.md), their StorageClasses and VolumeSnapshotClasses, and volume clients on the hosts. Without this key kubeplug deploys no storage.",
     }),
   } satisfies { [Key in keyof typeof SECTIONS as `${typeof NAMESPACE}:${Key}`]: z.ZodType })
   .meta({ title: "KubeplugConfig", description: `Pulumi config of the stack. Other \`${NAMESPACE}:\` keys hold secrets (\`secure:\` values).` });

@@ -2613,7 +2613,7 @@ export interface KubeplugNetwork {
       };
 }
 /**
- * Storage settings: CSI drivers and classes are not modelled yet, so any key here is an error.
+ * CSI drivers from the catalog (docs/storage.md), their StorageClasses and VolumeSnapshotClasses, and volume clients on the hosts. Without this key kubeplug deploys no storage.
  */
 export interface KubeplugStorage {
   /**
