@@ -10,6 +10,7 @@ import { CriClient, PodSandboxConfig } from "../support/cri/client";
 import { BUSYBOX_IMAGE, IMAGE_TOOLS, importImages } from "../support/oci-image";
 import { PRIVATE_CONTAINERD_TOOLS, PrivateContainerd, sandboxImageOf, startPrivateContainerd } from "../support/private-containerd";
 import { missingTools } from "../support/tools";
+import { onePoolStack } from "../support/stack-yaml";
 
 // CDI as kubeplug turns it on for an nvidia pool, proven with a real containerd: the config.toml kubeplug rendered
 // for a pool with an nvidia handler and `cdi.specDirs` pointing at a test directory goes (with only the private
@@ -37,23 +38,17 @@ const VARIANTS = [
 
 /** A GPU pool as a user writes it, but with runc standing in for nvidia-container-runtime. cgroupfs: PID 1 here is not systemd. */
 function stackYaml(version: string, specDir: string): string {
-  return `config:
-  kubeplug:cluster:
-    name: cdi
-    ssh: { privateKeyPath: /dev/null, hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u }
-    kubelet: { cgroupDriver: cgroupfs }
-    pools:
-      - name: gpu
-        runtime:
-          kind: containerd
-          version: ${version}
-          cdi: { specDirs: [${specDir}] }
-          runtimes:
-            runc: { engine: runc, install: { from: package } }
-            nvidia: { engine: nvidia, install: { from: preinstalled, path: ${RUNC} } }
-    nodes:
-      - { name: n1, pool: gpu, address: 192.0.2.1 }
-`;
+  return onePoolStack({
+    name: "cdi",
+    pool: "gpu",
+    cgroupDriver: "cgroupfs",
+    runtime: `kind: containerd
+version: ${version}
+cdi: { specDirs: [${specDir}] }
+runtimes:
+  runc: { engine: runc, install: { from: package } }
+  nvidia: { engine: nvidia, install: { from: preinstalled, path: ${RUNC} } }`,
+  });
 }
 
 function render(version: string, specDir: string): RenderedContainerd {

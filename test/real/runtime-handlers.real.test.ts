@@ -14,6 +14,7 @@ import { BUSYBOX_IMAGE, IMAGE_TOOLS, importImages } from "../support/oci-image";
 import { PRIVATE_CONTAINERD_TOOLS, PrivateContainerd, sandboxImageOf, shimProcesses, startPrivateContainerd, bridgeNetwork } from "../support/private-containerd";
 import { isRunning, listProcesses, netnsOf } from "../support/procs";
 import { missingTools } from "../support/tools";
+import { onePoolStack } from "../support/stack-yaml";
 
 // The runtime handlers kubeplug renders for containerd, run for real: the config.toml kubeplug rendered for a
 // stack with runc, crun and gVisor (all `from: package`, cgroupfs) goes unchanged (but for the private daemon's
@@ -52,23 +53,16 @@ const VARIANTS = [
 
 /** A stack as a user would write it; the kubelet's cgroupfs driver because this machine's PID 1 is not systemd. */
 function stackYaml(version: string): string {
-  return `config:
-  kubeplug:cluster:
-    name: handlers
-    ssh: { privateKeyPath: /dev/null, hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u }
-    kubelet: { cgroupDriver: cgroupfs }
-    pools:
-      - name: p
-        runtime:
-          kind: containerd
-          version: ${version}
-          runtimes:
-            runc: { engine: runc, install: { from: package } }
-            crun: { engine: crun, install: { from: package } }
-            gvisor: { engine: gvisor, install: { from: package } }
-    nodes:
-      - { name: n1, pool: p, address: 192.0.2.1 }
-`;
+  return onePoolStack({
+    name: "handlers",
+    cgroupDriver: "cgroupfs",
+    runtime: `kind: containerd
+version: ${version}
+runtimes:
+  runc: { engine: runc, install: { from: package } }
+  crun: { engine: crun, install: { from: package } }
+  gvisor: { engine: gvisor, install: { from: package } }`,
+  });
 }
 
 /** kubeplug's rendering of the stack's only pool, with the context the planner gives it. */

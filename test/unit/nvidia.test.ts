@@ -12,23 +12,13 @@ import { planCluster } from "../../src/plan/cluster-plan";
 import { versionAtLeast } from "../../src/util/version";
 import { hasCommand } from "../support/tools";
 import { planGoldenCase } from "../support/golden-cases";
+import { onePoolStack } from "../support/stack-yaml";
 
 const SCRIPT = join(__dirname, "..", "..", "src", "components", "runtime", "scripts", "nvidia-toolkit-install.sh");
 const KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBstandin\n-----END PGP PUBLIC KEY BLOCK-----\n";
 
 function stack(runtime: string): string {
-  return `config:
-  kubeplug:cluster:
-    name: t
-    ssh: { privateKeyPath: /dev/null, hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u }
-    kubelet: { cgroupDriver: systemd }
-    pools:
-      - name: gpu
-        runtime:
-${runtime.replace(/^/gm, "          ")}
-    nodes:
-      - { name: gpu1, pool: gpu, address: 192.0.2.1 }
-`;
+  return onePoolStack({ name: "t", pool: "gpu", node: "gpu1", runtime });
 }
 
 function plan(runtime: string) {

@@ -14,15 +14,14 @@ import { planToTree } from "../../src/plan/render-tree";
 import { driverFile, SNAPSHOT_CLASSES_FILE, SNAPSHOTTER_FILE, STORAGE_CLASSES_FILE } from "../../src/plan/storage-tree";
 import { KubeplugConfigError } from "../../src/errors";
 import { recordResources } from "../support/pulumi-mocks";
-
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1vY2staG9zdC1rZXktZ29sZGVuLi4uLi4uLi4uLi4u";
+import { MOCK_HOST_KEY } from "../support/stack-yaml";
 
 /** A two-pool stack with the given kubeplug:storage section (YAML, indented under it). */
 function stack(storage: string, kubelet = "{ cgroupDriver: systemd }"): string {
   return `config:
   kubeplug:cluster:
     name: t
-    ssh: { privateKeyPath: /dev/null, hostKey: ${KEY} }
+    ssh: { privateKeyPath: /dev/null, hostKey: ${MOCK_HOST_KEY} }
     kubelet: ${kubelet}
     pools:
       - { name: general, runtime: { kind: containerd, version: 2.1.9, install: { from: package } } }

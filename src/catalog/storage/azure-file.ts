@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { asInteger, checkSecretReferences, choice, flag, integer, octal, secretReferences, SecretUse, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-sigs/azurefile-csi-driver v1.35.7 (19cda160): pkg/azurefile/controllerserver.go:145-340
 // (keys lowercased; any other key "invalid parameter"), pkg/azurefile/azurefile.go (key names, :481-495 capabilities).
@@ -99,7 +99,7 @@ export const AZURE_FILE: StorageDriverEntry = {
     snapshots: true,
     block: false,
     topologyKeys: [],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   snapshotParameters: z.strictObject({

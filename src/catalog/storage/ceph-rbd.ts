@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { cephChart, cephSecretReferences, cephSharedParameters, cephSnapshotParameters, CEPH_NOTES, checkCephSecrets, clusterID } from "./ceph";
 import { asInteger, choice, flag, FSTYPE, fsType, integer, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // ceph/ceph-csi v3.12.2 (dcf14882): internal/rbd/controllerserver.go:70-200 (validateVolumeReq, parseVolCreateRequest),
 // internal/rbd/rbd_util.go:1290-1400 (genVolFromVolumeOptions, striping, image features), internal/rbd/encryption.go.
@@ -77,7 +77,7 @@ export const CEPH_RBD: StorageDriverEntry = {
     snapshots: true,
     block: true,
     topologyKeys: [],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   snapshotParameters: cephSnapshotParameters(),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { cephChart, cephSecretReferences, cephSharedParameters, cephSnapshotParameters, CEPH_NOTES, checkCephSecrets, clusterID } from "./ceph";
 import { choice, flag, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // ceph/ceph-csi v3.12.2 (dcf14882): internal/cephfs/store/volumeoptions.go (parameters), internal/cephfs/driver.go:137-152
 // (capabilities), internal/cephfs/controllerserver.go:676-678 (no block). The driver does not refuse unknown keys.
@@ -38,7 +38,7 @@ export const CEPHFS: StorageDriverEntry = {
     snapshots: true,
     block: false,
     topologyKeys: [],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   snapshotParameters: cephSnapshotParameters(),

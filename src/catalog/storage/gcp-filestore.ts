@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { choice, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // The vendored manifests are the v1.13.1 tag (3b447dec), whose overlay deploys the driver image v1.7.0 (1499748748d1).
 // The parameters are v1.7.0's, the code that runs: pkg/csi_driver/controller.go:618-668 at v1.7.0 (keys lowercased, any
@@ -43,7 +43,7 @@ export const GCP_FILESTORE: StorageDriverEntry = {
     snapshots: true,
     block: false,
     topologyKeys: ["topology.gke.io/zone"],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   snapshotParameters: z.strictObject({

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { choice, flag, FSTYPE, fsType, integer, isOn, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-sigs/gcp-compute-persistent-disk-csi-driver v1.26.4 (6e7ea1c1): pkg/parameters/constants.go,
 // pkg/parameters/parameters.go (keys lowercased; any other key: "parameters contains invalid option").
@@ -69,7 +69,7 @@ export const GCP_PD: StorageDriverEntry = {
     snapshots: true,
     block: true,
     topologyKeys: ["topology.gke.io/zone"],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   snapshotParameters: z.strictObject({

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { checkSecretReferences, choice, octal, secretReferences, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-csi/csi-driver-nfs v4.13.4 (f09798c0): pkg/nfs/controllerserver.go:136-155 (keys lowercased, any
 // other key "invalid parameter"), newNFSVolume (:689-735), newNFSSnapshot (:650-685), pkg/nfs/utils.go:41-46.
@@ -34,7 +34,7 @@ export const NFS: StorageDriverEntry = {
     snapshots: true,
     block: false,
     topologyKeys: [],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   snapshotParameters: z.strictObject({

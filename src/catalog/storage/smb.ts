@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { checkSecretReferences, choice, secretReferences, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-csi/csi-driver-smb v1.20.3 (59dce96e): pkg/smb/controllerserver.go:456-477 (keys lowercased, any other
 // key "invalid parameter"), pkg/smb/nodeserver.go:180-270 (credentials), pkg/smb/smb.go:188-201 (capabilities).
@@ -30,7 +30,7 @@ export const SMB: StorageDriverEntry = {
     snapshots: false,
     block: false,
     topologyKeys: [],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   // cifs-utils is in the plugin image (cmd/smbplugin/Dockerfile:17); the CIFS client is the kernel's.

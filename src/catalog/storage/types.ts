@@ -59,13 +59,18 @@ export type InstallSource =
       readonly images: Readonly<Record<string, string>>;
     };
 
+export type AccessMode = "ReadWriteOnce" | "ReadOnlyMany" | "ReadWriteMany" | "ReadWriteOncePod";
+
+/** Every access mode: drivers whose volumes are shared filesystems, or block devices they can attach to many nodes. */
+export const EVERY_ACCESS_MODE: readonly AccessMode[] = ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"];
+
 export interface DriverCapabilities {
   readonly expansion: boolean;
   readonly snapshots: boolean;
   readonly block: boolean;
   /** Topology keys the driver reports; empty for drivers whose volumes reach every node. */
   readonly topologyKeys: readonly string[];
-  readonly accessModes: readonly ("ReadWriteOnce" | "ReadOnlyMany" | "ReadWriteMany" | "ReadWriteOncePod")[];
+  readonly accessModes: readonly AccessMode[];
 }
 
 export interface NodePrerequisites {

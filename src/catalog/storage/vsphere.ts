@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FSTYPE, fsType, text } from "./parameters";
-import { StorageDriverEntry } from "./types";
+import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-sigs/vsphere-csi-driver v3.7.3 (27ec91d0): pkg/csi/service/common/util.go:243-300 (vanilla
 // ParseStorageClassParams: keys lowercased, any other key "invalid param" unless csimigration: "true").
@@ -40,7 +40,7 @@ export const VSPHERE: StorageDriverEntry = {
     snapshots: true,
     block: true,
     topologyKeys: [],
-    accessModes: ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"],
+    accessModes: EVERY_ACCESS_MODE,
   },
   parameters,
   // Block volumes are virtual disks the VM sees; VM settings (disk.EnableUUID, hardware version) were not found in the repo.
