@@ -31,10 +31,11 @@ describe.skipIf(skip)(`host keys on a real test node${skip ? ` (skipped: ${skip}
 
   afterAll(() => finishBed(bed, work, scenarios, "host key e2e figures"));
 
-  /** The dev stack's first node and its pool's runtime (not the network: host keys are what is tested), with the given ssh settings instead of the opt-out. */
+  /** The dev stack's first node and its pool's runtime (not the network or storage: host keys are what is tested), with the given ssh settings instead of the opt-out. */
   function stack(ssh: Record<string, unknown>): Stack {
     const dev = yaml.load(readFileSync(join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8")) as Stack;
     delete dev.config["kubeplug:network"];
+    delete dev.config["kubeplug:storage"];
     const cluster = dev.config["kubeplug:cluster"];
     cluster.ssh = { user: "root", privateKeyPath: bed!.keyPath, ...ssh };
     const node = cluster.nodes.find((n: { address: string }) => n.address === NODE.address);

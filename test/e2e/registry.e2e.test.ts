@@ -57,6 +57,7 @@ describe.skipIf(skip)(`a pull on a test node through the hosts.toml kubeplug ins
   function stack(): Stack {
     const s = yaml.load(readFileSync(join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8")) as Stack;
     delete s.config["kubeplug:network"];
+    delete s.config["kubeplug:storage"];
     const cluster = s.config["kubeplug:cluster"];
     cluster.ssh.privateKeyPath = bed!.keyPath;
     cluster.nodes = cluster.nodes.filter((n: { name: string }) => n.name in VERSIONS);
