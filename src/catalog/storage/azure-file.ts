@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { asInteger, checkSecretReferences, choice, flag, integer, octal, secretReferences, SecretUse, text } from "./parameters";
-import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
+import { SHARED_FILESYSTEM, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-sigs/azurefile-csi-driver v1.35.7 (19cda160): pkg/azurefile/controllerserver.go:145-340
 // (keys lowercased; any other key "invalid parameter"), pkg/azurefile/azurefile.go (key names, :481-495 capabilities).
@@ -93,14 +93,8 @@ export const AZURE_FILE: StorageDriverEntry = {
   upstream: { repo: "kubernetes-sigs/azurefile-csi-driver", tag: "v1.35.7", commit: "19cda160b572929f0376c4f95dd097197b8e91b4" },
   // charts/v1.35.7/azurefile-csi-driver (chart 1.35.7, image v1.35.7), listed in charts/index.yaml. Not charts/latest.
   install: { kind: "helm", repo: "https://raw.githubusercontent.com/kubernetes-sigs/azurefile-csi-driver/master/charts", chart: "azurefile-csi-driver", version: "1.35.7" },
-  capabilities: {
-    // pkg/azurefile/azurefile.go:481-495: every access mode, no block.
-    expansion: true,
-    snapshots: true,
-    block: false,
-    topologyKeys: [],
-    accessModes: EVERY_ACCESS_MODE,
-  },
+  // pkg/azurefile/azurefile.go:481-495: every access mode, no block.
+  capabilities: SHARED_FILESYSTEM,
   parameters,
   snapshotParameters: z.strictObject({
     useDataPlaneAPI: choice(["true", "false", "oauth"], "Snapshot through the data plane API.").optional(),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { cephChart, cephSecretReferences, cephSharedParameters, cephSnapshotParameters, CEPH_NOTES, checkCephSecrets, clusterID } from "./ceph";
 import { asInteger, choice, flag, FSTYPE, fsType, integer, text } from "./parameters";
-import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
+import { SHARED_BLOCK, StorageDriverEntry } from "./types";
 
 // ceph/ceph-csi v3.12.2 (dcf14882): internal/rbd/controllerserver.go:70-200 (validateVolumeReq, parseVolCreateRequest),
 // internal/rbd/rbd_util.go:1290-1400 (genVolFromVolumeOptions, striping, image features), internal/rbd/encryption.go.
@@ -71,14 +71,8 @@ export const CEPH_RBD: StorageDriverEntry = {
   csi: true,
   upstream: { repo: "ceph/csi-charts", tag: "ceph-csi-rbd-3.17.1", commit: "25b67a45a8b0728e29c8e1efcea35e3eb7ca2e60" },
   install: cephChart("ceph-csi-rbd"),
-  capabilities: {
-    // internal/rbd/driver/driver.go:109-124; multi-node access only for block volumes (nodeserver.go:165-170).
-    expansion: true,
-    snapshots: true,
-    block: true,
-    topologyKeys: [],
-    accessModes: EVERY_ACCESS_MODE,
-  },
+  // internal/rbd/driver/driver.go:109-124; multi-node access only for block volumes (nodeserver.go:165-170).
+  capabilities: SHARED_BLOCK,
   parameters,
   snapshotParameters: cephSnapshotParameters(),
   // The plugin image carries the Ceph client libraries and rbd/rbd-nbd; krbd needs the kernel's rbd module, loaded from

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { cephChart, cephSecretReferences, cephSharedParameters, cephSnapshotParameters, CEPH_NOTES, checkCephSecrets, clusterID } from "./ceph";
 import { choice, flag, text } from "./parameters";
-import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
+import { SHARED_FILESYSTEM, StorageDriverEntry } from "./types";
 
 // ceph/ceph-csi v3.12.2 (dcf14882): internal/cephfs/store/volumeoptions.go (parameters), internal/cephfs/driver.go:137-152
 // (capabilities), internal/cephfs/controllerserver.go:676-678 (no block). The driver does not refuse unknown keys.
@@ -33,13 +33,7 @@ export const CEPHFS: StorageDriverEntry = {
   csi: true,
   upstream: { repo: "ceph/csi-charts", tag: "ceph-csi-cephfs-3.17.1", commit: "00a38c445782b2793286611ac71da1b061e33959" },
   install: cephChart("ceph-csi-cephfs"),
-  capabilities: {
-    expansion: true,
-    snapshots: true,
-    block: false,
-    topologyKeys: [],
-    accessModes: EVERY_ACCESS_MODE,
-  },
+  capabilities: SHARED_FILESYSTEM,
   parameters,
   snapshotParameters: cephSnapshotParameters(),
   // ceph-fuse is in the plugin image; kernel mounts need the host's ceph module (kernel ≥ 4.17, or --forcecephkernelclient).

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { checkSecretReferences, choice, octal, secretReferences, text } from "./parameters";
-import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
+import { SHARED_FILESYSTEM, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-csi/csi-driver-nfs v4.13.4 (f09798c0): pkg/nfs/controllerserver.go:136-155 (keys lowercased, any
 // other key "invalid parameter"), newNFSVolume (:689-735), newNFSSnapshot (:650-685), pkg/nfs/utils.go:41-46.
@@ -28,14 +28,8 @@ export const NFS: StorageDriverEntry = {
   upstream: { repo: "kubernetes-csi/csi-driver-nfs", tag: "v4.13.4", commit: "f09798c0f1e7d1ae3b32dc8dfef67f6e848e8761" },
   // charts/v4.13.4/csi-driver-nfs: chart 4.13.4, appVersion 4.13.4, image nfsplugin:v4.13.4. Not charts/latest (v0.0.0, image latest).
   install: { kind: "helm", repo: "https://raw.githubusercontent.com/kubernetes-csi/csi-driver-nfs/master/charts", chart: "csi-driver-nfs", version: "4.13.4" },
-  capabilities: {
-    // pkg/nfs/nfs.go:107-117: expansion is a capability only (no quota); snapshots are tarballs of the subdirectory.
-    expansion: true,
-    snapshots: true,
-    block: false,
-    topologyKeys: [],
-    accessModes: EVERY_ACCESS_MODE,
-  },
+  // pkg/nfs/nfs.go:107-117: expansion is a capability only (no quota); snapshots are tarballs of the subdirectory.
+  capabilities: SHARED_FILESYSTEM,
   parameters,
   snapshotParameters: z.strictObject({
     server: text("NFS server the snapshot tarballs are written to. Required by the driver."),

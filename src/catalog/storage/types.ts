@@ -64,6 +64,12 @@ export type AccessMode = "ReadWriteOnce" | "ReadOnlyMany" | "ReadWriteMany" | "R
 /** Every access mode: drivers whose volumes are shared filesystems, or block devices they can attach to many nodes. */
 export const EVERY_ACCESS_MODE: readonly AccessMode[] = ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"];
 
+/** What shared-filesystem drivers (NFS, SMB-like shares, CephFS) do: grow, snapshot, every access mode, no raw block, no topology. */
+export const SHARED_FILESYSTEM: DriverCapabilities = { expansion: true, snapshots: true, block: false, topologyKeys: [], accessModes: EVERY_ACCESS_MODE };
+
+/** Network block devices that attach anywhere and that every node can share (Ceph RBD, vSphere): as a share, plus raw block. */
+export const SHARED_BLOCK: DriverCapabilities = { ...SHARED_FILESYSTEM, block: true };
+
 export interface DriverCapabilities {
   readonly expansion: boolean;
   readonly snapshots: boolean;

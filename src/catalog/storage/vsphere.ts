@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FSTYPE, fsType, text } from "./parameters";
-import { EVERY_ACCESS_MODE, StorageDriverEntry } from "./types";
+import { SHARED_BLOCK, StorageDriverEntry } from "./types";
 
 // Read at kubernetes-sigs/vsphere-csi-driver v3.7.3 (27ec91d0): pkg/csi/service/common/util.go:243-300 (vanilla
 // ParseStorageClassParams: keys lowercased, any other key "invalid param" unless csimigration: "true").
@@ -32,16 +32,10 @@ export const VSPHERE: StorageDriverEntry = {
       "registry.k8s.io/sig-storage/livenessprobe": "registry.k8s.io/sig-storage/livenessprobe:v2.15.0",
     },
   },
-  capabilities: {
-    // pkg/csi/service/vanilla/controller.go:2343-2353; block only ReadWriteOnce, ReadWriteMany only for file volumes
-    // (pkg/csi/service/common/util.go:195-231). Topology labels are under topology.csi.vmware.com/ and are off unless
-    // the provisioner's topology flags are set, so kubeplug lists none.
-    expansion: true,
-    snapshots: true,
-    block: true,
-    topologyKeys: [],
-    accessModes: EVERY_ACCESS_MODE,
-  },
+  // pkg/csi/service/vanilla/controller.go:2343-2353; block only ReadWriteOnce, ReadWriteMany only for file volumes
+  // (pkg/csi/service/common/util.go:195-231). Topology labels are under topology.csi.vmware.com/ and are off unless
+  // the provisioner's topology flags are set, so kubeplug lists none.
+  capabilities: SHARED_BLOCK,
   parameters,
   // Block volumes are virtual disks the VM sees; VM settings (disk.EnableUUID, hardware version) were not found in the repo.
   // File volumes are NFS 4.1 mounts by the kernel.
