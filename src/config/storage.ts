@@ -21,7 +21,7 @@ const parameters = z.record(z.string(), z.union([z.string(), z.number(), z.boole
 
 const driver = strictObject({
   version: z.string().min(1).optional().describe("The chart or manifest version the stack expects; it must be the one the catalog pins (docs/storage.md), so a catalog bump shows up in review as a failed check. Unset: the catalog's."),
-  namespace: dnsLabel("namespace").optional().describe("Namespace a chart-installed driver is released into; kubeplug creates it (labelled for privileged pods) unless it is kube-system. Default: the catalog's (docs/storage.md). Drivers installed from vendored manifests stay in the namespace upstream wrote."),
+  namespace: dnsLabel("namespace").optional().describe("Namespace a chart-installed driver is released into; kubeplug creates it (labelled for privileged pods) unless it is kube-system. Default: kube-system. Drivers installed from vendored manifests stay in the namespace upstream wrote."),
   pools: z.array(z.string().min(1)).optional().describe("Pools whose nodes host the driver's node pods and get its node prerequisites; default: every pool."),
   values: z.record(z.string(), z.unknown()).default({}).describe("Chart values over kubeplug's, checked against the chart's values.schema.json where it ships one; kubeplug sets the kubelet directory and keeps bundled snapshot controllers off."),
 });

@@ -154,6 +154,7 @@ describe("storage components", () => {
       const driver = new CsiDriver("ebs", { driver: "aws-ebs", kubeletDir: "/data/kubelet" });
       new StorageClass("fast", { class: { driver: "aws-ebs", parameters: { type: "io2", iops: 6000 } }, dependsOn: [driver] });
       new VolumeSnapshotClass("snaps", { snapshotClass: { driver: "aws-ebs" } });
+      new CsiDriver("ceph", { driver: "ceph-rbd", settings: { namespace: "ceph-csi-rbd" } });
     }));
     await recorded.settled(({ ofType }) => {
       expect(ofType("kubeplug:storage:VolumeSnapshotClass")).toHaveLength(3);
@@ -181,14 +182,17 @@ describe("storage components", () => {
     // Vendored manifests become a ConfigGroup, charts a helm.v4.Chart at the catalog's version.
     expect(recorded.get(GROUP, "host-path").inputs.yaml).toContain("hostpath.csi.k8s.io");
     expect(recorded.get(CHART, "aws-ebs").inputs).toMatchObject({ chart: "aws-ebs-csi-driver", version: "2.64.0", namespace: "kube-system" });
-    // host path's manifests deploy into default; kubeplug creates no namespace for it.
-    expect(recorded.ofType("kubernetes:core/v1:Namespace")).toEqual([]);
+    // host path's manifests deploy into default and the charts into kube-system: kubeplug creates no namespace for them.
+    expect(recorded.ofType("kubernetes:core/v1:Namespace").map((n) => n.name)).toEqual(["ceph-namespace"]);
   });
 
   it("each component works alone and checks its input like a stack does", () => {
     expect(recorded.get(CHART, "ebs").inputs.values).toEqual({ node: { kubeletPath: "/data/kubelet" } });
     expect(recorded.get("kubernetes:storage.k8s.io/v1:StorageClass", "fast").inputs).toMatchObject({ provisioner: "ebs.csi.aws.com", parameters: { type: "io2", iops: "6000" } });
     expect(deps("kubernetes:storage.k8s.io/v1:StorageClass", "fast")).toEqual(["ebs"]);
+    // A chart released into its own namespace gets it first, labelled for the privileged node plugin.
+    expect(recorded.get("kubernetes:core/v1:Namespace", "ceph-namespace").inputs).toMatchObject({ metadata: { name: "ceph-csi-rbd", labels: { "pod-security.kubernetes.io/enforce": "privileged" } } });
+    expect(deps(CHART, "ceph")).toEqual(["ceph-namespace"]);
     expect(() => new StorageClass("bad", { class: { driver: "aws-ebs", parameters: { type: "gp3", iopz: 3000 } } })).toThrow(/storage\.classes\.bad\.parameters\.iopz: AWS EBS CSI driver does not know the parameter "iopz"; did you mean "iops"\?/);
     expect(() => new CsiDriver("x", { driver: "nfs", settings: { version: "4.0.0" } })).toThrow(/storage\.drivers\.nfs\.version: .*4\.0\.0 is not in the catalog: kubeplug pins 4\.13\.4/);
   });

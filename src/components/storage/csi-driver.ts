@@ -4,6 +4,7 @@ import { planStorageComponents } from "../../plan/component-plans";
 import { PlannedStorageDriver } from "../../plan/storage-plan";
 import { StorageDriverInput } from "../../config/input-types";
 import { yamlDocuments } from "./driver-manifests";
+import { privilegedNamespace } from "../privileged-namespace";
 
 interface CsiDriverOptions {
   /**
@@ -45,11 +46,7 @@ export class CsiDriver extends pulumi.ComponentResource {
     super("kubeplug:storage:CsiDriver", name, {}, opts);
     this.plan = plan;
     const deps = [...(args.dependsOn ?? [])];
-    if (args.createNamespace ?? plan.createNamespace) {
-      deps.push(
-        new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: plan.namespace, labels: { "pod-security.kubernetes.io/enforce": "privileged" } } }, { parent: this, dependsOn: [...(args.dependsOn ?? [])] }),
-      );
-    }
+    if (args.createNamespace ?? plan.createNamespace) deps.push(privilegedNamespace(name, plan.namespace, this, args.dependsOn ?? []));
     const install = plan.install;
     this.resources =
       install.kind === "helm"

@@ -2643,7 +2643,7 @@ export interface KubeplugStorage {
        */
       version?: string;
       /**
-       * Namespace a chart-installed driver is released into; kubeplug creates it (labelled for privileged pods) unless it is kube-system. Default: the catalog's (docs/storage.md). Drivers installed from vendored manifests stay in the namespace upstream wrote.
+       * Namespace a chart-installed driver is released into; kubeplug creates it (labelled for privileged pods) unless it is kube-system. Default: kube-system. Drivers installed from vendored manifests stay in the namespace upstream wrote.
        */
       namespace?: string;
       /**

@@ -6,6 +6,7 @@ import { CniProviderInput } from "../../../config/input-types";
 import { planCniProviderComponent } from "../../../plan/component-plans";
 import { CniProviderPlan } from "../../../plan/network-plan";
 import { HelmValues } from "./values";
+import { privilegedNamespace } from "../../privileged-namespace";
 
 interface CniProviderOptions {
   /** Namespace of the Helm release; default: tigera-operator (Calico), kube-system (Cilium), kube-flannel (Flannel). */
@@ -58,13 +59,7 @@ export class CniProvider extends pulumi.ComponentResource {
     const waitFor = [...(args.dependsOn ?? [])];
     const chartDeps = [...waitFor];
     if (args.createNamespace ?? this.namespace !== "kube-system") {
-      chartDeps.push(
-        new k8s.core.v1.Namespace(
-          `${name}-namespace`,
-          { metadata: { name: this.namespace, labels: { "pod-security.kubernetes.io/enforce": "privileged" } } },
-          { parent: this, dependsOn: waitFor },
-        ),
-      );
+      chartDeps.push(privilegedNamespace(name, this.namespace, this, waitFor));
     }
     this.crdChart = release.crds && new k8s.helm.v4.Chart(`${name}-crds`, chartArgs(release.crds, `${release.releaseName}-crds`), { parent: this, dependsOn: waitFor });
     if (this.crdChart) chartDeps.push(this.crdChart);
