@@ -10,6 +10,7 @@ import { checkContainerd } from "./runtime-checks";
 import { SecretRef } from "./secrets";
 import { unknownNameMessage } from "./suggest";
 import { checkKubeletSwap, checkPrepareSysctls, stackSysctls } from "./node-prepare";
+import { checkRuntimeSwap } from "./runtime-swap-checks";
 
 const ROOT = "kubeplug:cluster";
 
@@ -70,6 +71,7 @@ export function checkCluster(cluster: ClusterConfig, network: NetworkConfig, sec
       }
     }
     forEachSecretRef(pool.runtime, (ref, path) => requireSecret(ref, path, ["pools", i, "runtime"]));
+    if (pool.swap) checkRuntimeSwap(cluster, pool, pool.swap, at.child("pools", i, "swap"));
   });
 
   const { pools, nodes } = classInputs(cluster);

@@ -2,13 +2,14 @@ import { z } from "zod";
 import { ARTIFACT_NAMES } from "../catalog/artifacts";
 import { hostKeyDataProblem, HostKeyType } from "../util/ssh-keys";
 import { describeValue } from "./path";
-import { absolutePath, checksum, dnsLabel, hostAddress, httpUrl, labels, port } from "./primitives";
+import { absolutePath, checksum, dnsLabel, hostAddress, httpUrl, labels, port, semver } from "./primitives";
 import { crioRuntime } from "./crio";
 import { registryHostName } from "./runtime-common";
 import { containerdRuntime, registryHost } from "./runtime";
 import { runtimeClass, runtimeClassName } from "./runtime-class";
 import { clusterPrepare, kubeletSwapFields, poolPrepare } from "./node-prepare";
 import { enumRecord, strictObject, tagged } from "./zod";
+import { runtimeSwap } from "./runtime-swap";
 
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -81,6 +82,7 @@ const pool = strictObject({
   labels: labels.default({}).describe("Labels every node of the pool carries (RuntimeClass node selectors match on them)."),
   virtualization: z.boolean().optional().describe("Whether the pool's nodes expose /dev/kvm; false refuses Kata and gVisor's kvm platform up front. Unset: checked on each node."),
   prepare: poolPrepare.optional().describe("Node prerequisites of this pool's nodes, over kubeplug:cluster.prepare: its modules are added to the cluster's, its sysctls override the cluster's key by key."),
+  swap: runtimeSwap.optional(),
 });
 export type PoolConfig = z.infer<typeof pool>;
 
@@ -101,6 +103,7 @@ export const clusterConfig = strictObject({
   kubelet: strictObject({
     cgroupDriver: kubeletCgroupDriver,
     rootDir: kubeletRootDir,
+    version: semver("kubelet").optional().describe("The nodes' kubelet version (e.g. 1.35.0): flags it refuses are refused in the stack, and a runtime swap checks each node's kubelet reports it."),
     ...kubeletSwapFields,
   }).prefault({}).describe("What kubeplug must match on the kubelet's side."),
   prepare: clusterPrepare.prefault({}).describe("Node prerequisites (the node-prepare step, before any runtime install): kernel modules and sysctls on every node, now and at boot; the swap check follows kubelet.failSwapOn. A pool's prepare adds to it."),

@@ -16,6 +16,8 @@ import { planPoolRuntime, PoolRuntimePlan } from "./runtime-plan";
 import { planStorage, StoragePlan, storagePrerequisitesByNode } from "./storage-plan";
 import { DriverPrerequisites, mergedDrivers, mergePrerequisites, STORAGE_PREPARE_STEP, storagePrepareStep } from "../components/node/storage-prepare-steps";
 import { NODE_PREPARE_STEP } from "../components/node/prepare-steps";
+import { SWAP_STEPS, swapSteps } from "../components/runtime/runtime-swap";
+import { drainWaits, planPoolSwap, PoolSwapPlan, positionOf, swapTarget } from "./swap-plan";
 
 /** Which component owns a step: the pool's runtime or the node's CNI. */
 export type StepGroup = "runtime" | "network";
@@ -62,6 +64,8 @@ export interface ClusterPlan {
   readonly cniProvider?: CniProviderPlan;
   /** CSI drivers, StorageClasses, snapshot classes and the snapshotter; empty when the stack has no kubeplug:storage. */
   readonly storage: StoragePlan;
+  /** Pools whose nodes move to the pool's runtime from another one, with their waves. */
+  readonly swaps: readonly PoolSwapPlan[];
 }
 
 const ROOT = "kubeplug:cluster";
@@ -88,15 +92,20 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
   const storage = planStorage(config.storage, { kubeletDir: cluster.kubelet.rootDir, nodes: cluster.nodes });
   const storageNeeds = storagePrerequisitesByNode(storage);
   const byName = new Map(pools.map((p, i) => [p.name, { runtime: p, pool: cluster.pools[i]! }]));
+  const swaps = planSwaps(cluster, byName);
+  const waits = drainWaits(swaps);
   const nodes = cluster.nodes.map((node, i): NodePlan => {
     const { runtime, pool } = byName.get(node.pool)!;
     const stepNode = { name: node.name, arch: node.arch };
+    const prepared = withStoragePrepare(runtime.steps(stepNode), storageNeeds.get(node.name) ?? [], stepNode);
+    const swap = swaps.find((s) => s.pool === pool.name);
+    const runtimeSteps = swap && pool.swap ? withSwap(prepared, swapSteps({ node: stepNode, pool: pool.name, swap: pool.swap, to: swapTarget(runtime, pool.runtime.sandboxImage, pool.runtime.version), position: positionOf(swap, node.name), kubelet: cluster.kubelet })) : prepared;
     return {
       node,
       pool,
       connection: connectionFacts(cluster, i, local),
       steps: [
-        ...tagged("runtime", withStoragePrepare(runtime.steps(stepNode), storageNeeds.get(node.name) ?? [], stepNode)),
+        ...tagged("runtime", runtimeSteps).map((step) => (step.id === SWAP_STEPS.drain && waits.has(node.name) ? { ...step, waitsFor: waits.get(node.name)! } : step)),
         ...(config.networkManaged ? tagged("network", networkSteps(config.network, { ...stepNode, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads)) : []),
       ],
     };
@@ -110,7 +119,38 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
     runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes.map(withManifest),
     ...(provider ? { cniProvider: planCniProvider(provider) } : {}),
     storage,
+    swaps,
   };
+}
+
+/** Each pool with a swap and nodes: its waves and the phases of one node's swap. */
+function planSwaps(cluster: ClusterConfig, byName: ReadonlyMap<string, { runtime: PoolRuntimePlan; pool: PoolConfig }>): PoolSwapPlan[] {
+  return cluster.pools.flatMap((pool) => {
+    const swap = pool.swap;
+    const members = cluster.nodes.filter((n) => n.pool === pool.name);
+    if (!swap || members.length === 0) return [];
+    const runtime = byName.get(pool.name)!.runtime;
+    const target = swapTarget(runtime, pool.runtime.sandboxImage, pool.runtime.version);
+    const sample = { name: members[0]!.name, arch: members[0]!.arch };
+    const phases = withSwap(runtime.steps(sample), swapSteps({ node: sample, pool: pool.name, swap, to: target, position: { wave: 1, waves: 1 }, kubelet: cluster.kubelet })).map((d) => d.id);
+    return [planPoolSwap({ ...pool, swap }, runtime, target, members, phases)];
+  });
+}
+
+/**
+ * A node's runtime steps with its swap around the new runtime's install: preflight, drain and
+ * stop-old after the node's preparation steps, the installs after stop-old (the new runtime may
+ * install over the old one's binaries and socket), then prepull, repoint and start, last, so what
+ * waits for the node's runtime (RuntimeClasses, the next wave) waits for the whole swap.
+ */
+function withSwap(definitions: readonly StepDefinition[], swap: ReturnType<typeof swapSteps>): StepDefinition[] {
+  const preparation = [NODE_PREPARE_STEP, STORAGE_PREPARE_STEP];
+  const prep = definitions.filter((d) => preparation.includes(d.id));
+  const rest = definitions.filter((d) => !preparation.includes(d.id));
+  const [preflight, ...before] = swap.before;
+  const stopOld = before.at(-1)!.id;
+  const installs = rest.map((d) => ({ ...d, dependsOn: [...d.dependsOn.filter((id) => !preparation.includes(id)), ...(d.dependsOn.some((id) => preparation.includes(id)) ? [stopOld] : [])] }));
+  return [...prep, { ...preflight!, dependsOn: prep.map((d) => d.id) }, ...before, ...installs, ...swap.after(rest.map((d) => d.id))];
 }
 
 /**

@@ -3,6 +3,7 @@ import { ClusterPlan } from "./cluster-plan";
 import { FileChange, OutputDiff } from "./output-dir";
 import { CNI_PROVIDER_FILE, RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
 import { StoragePlan } from "./storage-plan";
+import { PoolSwapPlan } from "./swap-plan";
 import { driverFile, SNAPSHOT_CLASSES_FILE, SNAPSHOTTER_FILE, STORAGE_CLASSES_FILE } from "./storage-tree";
 
 const MARK: Record<FileChange, string> = { added: "+", changed: "~", removed: "-", unchanged: " " };
@@ -29,6 +30,8 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
     const poolNodes = nodes.filter((n) => n.pool.name === pool.name);
     if (poolNodes.length === 0) continue;
     lines.push("", `pool ${pool.name}: ${pool.description}, endpoint ${pool.runtimeEndpoint}, config ${pool.configHash.slice(0, 12)}`);
+    const swap = plan.swaps.find((s) => s.pool === pool.name);
+    if (swap) lines.push(...formatSwap(swap));
     for (const node of poolNodes) {
       lines.push(`  node ${node.node.name} (${node.node.address}, ${node.node.arch})`);
       node.steps.forEach((step, i) => {
@@ -79,6 +82,18 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
       : `${changedSteps} of ${totalSteps} step(s) new or changed (${compared})`;
   lines.push("", summary);
   return { text: lines.join("\n") + "\n", changedSteps, totalSteps };
+}
+
+/** The swap before it runs: old -> new, the waves with their nodes, one node's phases, what stays for a rollback. */
+function formatSwap(swap: PoolSwapPlan): string[] {
+  const pause = swap.pauseSeconds > 0 ? `, ${swap.pauseSeconds}s pause between waves` : "";
+  return [
+    `  runtime swap: ${swap.from} (${swap.fromEndpoint}) -> ${swap.to} (${swap.toEndpoint}), ${swap.waves.length} wave(s) of at most ${swap.waveSize} worker(s)${pause}; control-plane nodes last, one at a time`,
+    ...swap.waves.map((w) => `    wave ${w.number}${w.controlPlane ? " (control plane)" : ""}: ${w.nodes.join(", ")}`),
+    `    phases per node: ${swap.phases.join(" -> ")}`,
+    `    a failing step rolls its node back and starts no later wave; kept for rollback:`,
+    ...swap.kept.map((k) => `      - ${k}`),
+  ];
 }
 
 function fileStatus(diff: OutputDiff, path: string): string {

@@ -9,6 +9,7 @@ import { STEP_IDS } from "../../src/components/runtime/containerd-steps";
 import { CRIO_STEP_IDS } from "../../src/components/runtime/crio-steps";
 import { NODE_PREPARE_STEP } from "../../src/components/node/prepare-steps";
 import { STORAGE_PREPARE_STEP } from "../../src/components/node/storage-prepare-steps";
+import { SWAP_STEPS } from "../../src/components/runtime/runtime-swap";
 import { loadStack } from "../../src/plan/stack-files";
 import { planCluster } from "../../src/plan/cluster-plan";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
@@ -26,7 +27,7 @@ const ASSETS = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8
   .map((f) => join(ROOT, "src", f));
 
 /** Every step kind a stack can render. */
-const STEP_KINDS = [...new Set([NODE_PREPARE_STEP, STORAGE_PREPARE_STEP, ...Object.values(STEP_IDS), ...Object.values(CRIO_STEP_IDS), CNI_PLUGINS_STEP, CNI_CONFLIST_STEP])].sort();
+const STEP_KINDS = [...new Set([NODE_PREPARE_STEP, STORAGE_PREPARE_STEP, ...Object.values(STEP_IDS), ...Object.values(CRIO_STEP_IDS), CNI_PLUGINS_STEP, CNI_CONFLIST_STEP, ...Object.values(SWAP_STEPS)])].sort();
 
 /**
  * Every step of every golden case and of the dev stack, as the node runs it. One node per pool: the

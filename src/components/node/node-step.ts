@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { becomeFor, commandConnection, NodeConnection } from "./connection";
 import { ConfigWarning } from "../../errors";
-import { NodeStepSpec, remoteCommand } from "./step";
+import { NodeStepSpec, remoteCommand, StepRef } from "./step";
 
 export interface NodeStepArgs {
   readonly connection: NodeConnection;
@@ -63,23 +63,59 @@ export class NodeStep extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * Every node's steps by node and step id, for steps that wait for other nodes' (a runtime swap's
+ * waves). A lookup is a promise: the step it names may belong to a component created later, and
+ * Pulumi takes promises in dependsOn. The plan only names steps that exist.
+ */
+export class StepDirectory {
+  private readonly entries = new Map<string, { readonly promise: Promise<NodeStep>; readonly resolve: (step: NodeStep) => void }>();
+
+  private entry(ref: StepRef) {
+    const key = `${ref.node}/${ref.step}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      let resolve!: (step: NodeStep) => void;
+      const promise = new Promise<NodeStep>((r) => (resolve = r));
+      entry = { promise, resolve };
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  register(ref: StepRef, step: NodeStep): void {
+    this.entry(ref).resolve(step);
+  }
+
+  lookup(ref: StepRef): Promise<NodeStep> {
+    return this.entry(ref).promise;
+  }
+}
+
 /** A node and the step specs a plan gives it, with the connection the steps run over. */
 export interface PlannedNode {
   readonly name: string;
   readonly connection: NodeConnection;
   readonly steps: readonly NodeStepSpec[];
+  /** Where steps that wait for other nodes find them; needed when any spec has waitsFor. */
+  readonly directory?: StepDirectory;
 }
 
-/** A node's steps as NodeStep resources, each depending on the steps its spec names. */
+/** A node's steps as NodeStep resources, each depending on the steps its spec names, on this node and others. */
 export function createNodeSteps(node: PlannedNode, stdin: pulumi.Output<string> | undefined, parent: pulumi.Resource): NodeStep[] {
   const byId = new Map<string, NodeStep>();
   for (const spec of node.steps) {
+    const others = (spec.waitsFor ?? []).map((ref) => {
+      if (!node.directory) throw new Error(`node step ${node.name}/${spec.id} waits for other nodes' steps, but its component has no StepDirectory`);
+      return node.directory.lookup(ref);
+    });
     const step = new NodeStep(
       `${node.name}-${spec.id}`,
       { connection: node.connection, spec, ...(spec.secret && stdin ? { stdin } : {}) },
-      { parent, dependsOn: spec.dependsOn.map((id) => byId.get(id)!) },
+      { parent, dependsOn: [...spec.dependsOn.map((id) => byId.get(id)!), ...others] },
     );
     byId.set(spec.id, step);
+    node.directory?.register({ node: node.name, step: spec.id }, step);
   }
   return [...byId.values()];
 }

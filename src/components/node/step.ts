@@ -34,11 +34,19 @@ export interface StepDefinition {
   readonly dependsOn: readonly string[];
 }
 
+/** A step of another node, by node name and step id. */
+export interface StepRef {
+  readonly node: string;
+  readonly step: string;
+}
+
 /** A rendered node step: exactly what `pulumi up` runs on the node and what `npm run render` writes. */
 export interface NodeStepSpec extends Omit<StepDefinition, "body" | "vars"> {
   readonly script: string;
   /** Changes exactly when the script (and so any file it installs) changes. */
   readonly contentHash: string;
+  /** Steps of other nodes that must have succeeded first (a runtime swap's waves). */
+  readonly waitsFor?: readonly StepRef[];
 }
 
 /** Scripts travel as one argument to the login shell (`sh -c`), which Linux caps at 128 KiB. */

@@ -44,6 +44,10 @@ export interface KubeplugCluster {
      */
     rootDir?: string;
     /**
+     * The nodes' kubelet version (e.g. 1.35.0): flags it refuses are refused in the stack, and a runtime swap checks each node's kubelet reports it.
+     */
+    version?: string;
+    /**
      * The kubelet's failSwapOn: true (the default) makes the kubelet refuse to start while swap is on, so node-prepare fails on a node with active swap and names its swap devices. Ref: https://kubernetes.io/docs/concepts/cluster-administration/swap-memory-management/
      *
      * @default true
@@ -2027,6 +2031,165 @@ export interface KubeplugCluster {
       sysctls?: {
         [k: string]: string | number;
       };
+    };
+    /**
+     * Move the pool's nodes from the runtime they run now (from) to the pool's runtime: per node preflight, cordon and drain, stop the old runtime, install the new one, pre-pull, repoint the kubelet, start and verify, uncordon, in waves, rolled back on failure. Remove it once every node has moved.
+     */
+    swap?: {
+      /**
+       * The runtime the pool's nodes run now: containerd, crio, or docker (Docker Engine through cri-dockerd).
+       */
+      from:
+        | {
+            /**
+             * The runtime the nodes run now.
+             */
+            kind: "containerd";
+            /**
+             * The containerd version the nodes run now. Required when the pool stays on containerd (a version change); shown in the plan and checked on each node.
+             */
+            version?: string;
+            /**
+             * The CRI socket the nodes' kubelet uses now; preflight checks the kubelet really points there.
+             *
+             * @default "unix:///run/containerd/containerd.sock"
+             */
+            endpoint?: string;
+            /**
+             * Runtime handlers the old runtime serves (RuntimeClass handlers pods may use): each must exist on the new runtime.
+             *
+             * @default ["runc"]
+             *
+             * @minItems 1
+             */
+            handlers?: string[];
+          }
+        | {
+            kind: "crio";
+            /**
+             * The CRI-O version the nodes run now. Required when the pool stays on CRI-O (a version change); shown in the plan and checked on each node.
+             */
+            version?: string;
+            /**
+             * The CRI socket the nodes' kubelet uses now; preflight checks the kubelet really points there.
+             *
+             * @default "unix:///var/run/crio/crio.sock"
+             */
+            endpoint?: string;
+            /**
+             * Runtime handlers the old runtime serves (RuntimeClass handlers pods may use): each must exist on the new runtime.
+             *
+             * @default ["runc"]
+             *
+             * @minItems 1
+             */
+            handlers?: string[];
+          }
+        | {
+            kind: "docker";
+            /**
+             * The Docker Engine version the nodes run now. Required when the pool stays on Docker Engine (a version change); shown in the plan and checked on each node.
+             */
+            version?: string;
+            /**
+             * The CRI socket the nodes' kubelet uses now; preflight checks the kubelet really points there.
+             *
+             * @default "unix:///var/run/cri-dockerd.sock"
+             */
+            endpoint?: string;
+            /**
+             * Runtime handlers the old runtime serves (RuntimeClass handlers pods may use): each must exist on the new runtime.
+             *
+             * @default ["runc"]
+             *
+             * @minItems 1
+             */
+            handlers?: string[];
+          };
+      /**
+       * How many of the pool's workers swap at once (one wave): a count, or a percent of the pool's workers rounded down (at least 1). Control-plane nodes always go one at a time, after every worker.
+       *
+       * @default 1
+       */
+      maxUnavailable?: number | string;
+      /**
+       * The cgroup driver the nodes' kubelet uses now, when you know it: it must equal kubeplug:cluster.kubelet.cgroupDriver, which the new runtime follows. Preflight checks each node's kubelet either way.
+       */
+      kubeletCgroupDriver?: "systemd" | "cgroupfs";
+      /**
+       * Pause before each wave after the first, e.g. to watch dashboards.
+       *
+       * @default 0
+       */
+      pauseSeconds?: number;
+      /**
+       * How each node is drained (kubectl drain, which respects PodDisruptionBudgets; DaemonSet pods stay).
+       *
+       * @default {}
+       */
+      drain?: {
+        /**
+         * kubectl drain --timeout: a PodDisruptionBudget that allows no eviction in this time stops the node's swap (rolled back) and every later wave.
+         *
+         * @default 300
+         */
+        timeoutSeconds?: number;
+        /**
+         * kubectl drain --delete-emptydir-data: pods with emptyDir volumes are evicted and lose that data. Off: such a pod stops the drain.
+         *
+         * @default false
+         */
+        deleteEmptyDirData?: boolean;
+        /**
+         * kubectl drain --force: pods no controller recreates are deleted for good. Off: such a pod stops the drain.
+         *
+         * @default false
+         */
+        force?: boolean;
+        /**
+         * kubectl drain --grace-period; unset: each pod's own terminationGracePeriodSeconds.
+         */
+        gracePeriodSeconds?: number;
+      };
+      /**
+       * How long a node may take to report Ready with the new runtime after the kubelet starts.
+       *
+       * @default 300
+       */
+      readyTimeoutSeconds?: number;
+      /**
+       * How the swap reaches the Kubernetes API from the nodes.
+       *
+       * @default {}
+       */
+      kubectl?: {
+        /**
+         * kubectl on each node of the pool; the swap's cluster phases (cordon, drain, annotate, readiness, uncordon) run there, so a failed node can uncordon itself on rollback.
+         *
+         * @default "/usr/bin/kubectl"
+         */
+        path?: string;
+        /**
+         * A kubeconfig on each node with rights to get, patch and evict: kubeadm's admin.conf on control planes; put one on workers.
+         *
+         * @default "/etc/kubernetes/admin.conf"
+         */
+        kubeconfig?: string;
+      };
+      /**
+       * kubelet flags to set (a value) or remove (null) in kubeadm-flags.env while the kubelet is repointed, e.g. flags the old runtime needed. The CRI endpoint flags are kubeplug's.
+       *
+       * @default {}
+       */
+      kubeletFlags?: {
+        [k: string]: string | null;
+      };
+      /**
+       * Swap a pool that holds the cluster's only control-plane node, which takes the API down while that node swaps. Off: such a swap is refused.
+       *
+       * @default false
+       */
+      allowControlPlaneOutage?: boolean;
     };
   }[];
   /**

@@ -60,8 +60,18 @@ kp_fail() {
   if [ "$KP_FAILING" = 0 ] && [ -n "$KP_ROLLBACK_HOOK" ]; then
     KP_FAILING=1
     "$KP_ROLLBACK_HOOK" || kp_log_line "rollback hook failed"
+    kp_swap_failed "$*"
   fi
   exit 1
+}
+
+# While a runtime swap has the node between runtimes (swap-stop-old to swap-start), any failing step
+# (a swap phase, or the new runtime's install or configure) takes the node back to its old runtime
+# with the rollback script the swap's preflight left (runtime-swap.ts, swap-lib.sh).
+kp_swap_failed() {
+  local rollback="$KP_STATE_DIR/swap/rollback.sh"
+  [ -f "$KP_STATE_DIR/swap/window-open" ] && [ -x "$rollback" ] || return 0
+  "$rollback" "$KP_STEP" "$1" || kp_log_line "swap rollback failed"
 }
 
 kp_on_err() {
@@ -517,7 +527,8 @@ kp_apt_install() {
   done
   [ "${#wanted[@]}" -gt 0 ] || return 1
   kp_require_commands apt-get apt-cache dpkg dpkg-query
-  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef)
+  # --allow-downgrades: a pinned version is the version wanted, also below the installed one (a runtime swap back).
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q --allow-downgrades -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef)
   # Every name must have a candidate before anything is installed: apt's own error for a missing one
   # comes after it has resolved the rest, and names nothing a stack author can act on.
   local unknown
