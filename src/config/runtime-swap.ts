@@ -56,6 +56,7 @@ export const runtimeSwap = strictObject({
     kubeconfig: absolutePath.default("/etc/kubernetes/admin.conf").describe("A kubeconfig on each node with rights to get, patch and evict: kubeadm's admin.conf on control planes; put one on workers."),
   }).prefault({}).describe("How the swap reaches the Kubernetes API from the nodes."),
   kubeletFlags: z.record(flagName, z.string().nullable()).default({}).describe("kubelet flags to set (a value) or remove (null) in kubeadm-flags.env while the kubelet is repointed, e.g. flags the old runtime needed. The CRI endpoint flags are kubeplug's."),
+  attempt: z.number().int().min(1).default(1).describe("Raise it (2, 3, ...) to run every step of the swap again after a node was rolled back and the cause is fixed: Pulumi re-runs only steps whose script changed, and a rollback undid what the steps before the failed one did. Nodes that finished their swap skip it."),
   allowControlPlaneOutage: z.boolean().default(false).describe("Swap a pool that holds the cluster's only control-plane node, which takes the API down while that node swaps. Off: such a swap is refused."),
 }).describe("Move the pool's nodes from the runtime they run now (from) to the pool's runtime: per node preflight, cordon and drain, stop the old runtime, install the new one, pre-pull, repoint the kubelet, start and verify, uncordon, in waves, rolled back on failure. Remove it once every node has moved.");
 export type RuntimeSwapConfig = z.infer<typeof runtimeSwap>;

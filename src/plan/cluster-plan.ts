@@ -99,7 +99,7 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
     const stepNode = { name: node.name, arch: node.arch };
     const prepared = withStoragePrepare(runtime.steps(stepNode), storageNeeds.get(node.name) ?? [], stepNode);
     const swap = swaps.find((s) => s.pool === pool.name);
-    const runtimeSteps = swap && pool.swap ? withSwap(prepared, swapSteps({ node: stepNode, pool: pool.name, swap: pool.swap, to: swapTarget(runtime, pool.runtime.sandboxImage, pool.runtime.version), position: positionOf(swap, node.name), kubelet: cluster.kubelet })) : prepared;
+    const runtimeSteps = swap && pool.swap ? withSwap(prepared, swapSteps({ node: stepNode, pool: pool.name, swap: pool.swap, to: swapTarget(runtime, pool.runtime.sandboxImage, pool.runtime.version), position: positionOf(swap, node.name), kubelet: cluster.kubelet }), pool.swap.attempt) : prepared;
     return {
       node,
       pool,
@@ -132,7 +132,7 @@ function planSwaps(cluster: ClusterConfig, byName: ReadonlyMap<string, { runtime
     const runtime = byName.get(pool.name)!.runtime;
     const target = swapTarget(runtime, pool.runtime.sandboxImage, pool.runtime.version);
     const sample = { name: members[0]!.name, arch: members[0]!.arch };
-    const phases = withSwap(runtime.steps(sample), swapSteps({ node: sample, pool: pool.name, swap, to: target, position: { wave: 1, waves: 1 }, kubelet: cluster.kubelet })).map((d) => d.id);
+    const phases = withSwap(runtime.steps(sample), swapSteps({ node: sample, pool: pool.name, swap, to: target, position: { wave: 1, waves: 1 }, kubelet: cluster.kubelet }), swap.attempt).map((d) => d.id);
     return [planPoolSwap({ ...pool, swap }, runtime, target, members, phases)];
   });
 }
@@ -143,14 +143,16 @@ function planSwaps(cluster: ClusterConfig, byName: ReadonlyMap<string, { runtime
  * install over the old one's binaries and socket), then prepull, repoint and start, last, so what
  * waits for the node's runtime (RuntimeClasses, the next wave) waits for the whole swap.
  */
-function withSwap(definitions: readonly StepDefinition[], swap: ReturnType<typeof swapSteps>): StepDefinition[] {
+function withSwap(definitions: readonly StepDefinition[], swap: ReturnType<typeof swapSteps>, attempt: number): StepDefinition[] {
   const preparation = [NODE_PREPARE_STEP, STORAGE_PREPARE_STEP];
   const prep = definitions.filter((d) => preparation.includes(d.id));
   const rest = definitions.filter((d) => !preparation.includes(d.id));
   const [preflight, ...before] = swap.before;
   const stopOld = before.at(-1)!.id;
   const installs = rest.map((d) => ({ ...d, dependsOn: [...d.dependsOn.filter((id) => !preparation.includes(id)), ...(d.dependsOn.some((id) => preparation.includes(id)) ? [stopOld] : [])] }));
-  return [...prep, { ...preflight!, dependsOn: prep.map((d) => d.id) }, ...before, ...installs, ...swap.after(rest.map((d) => d.id))];
+  // A new attempt changes every script of the swap window, so Pulumi runs them all again.
+  const again = (d: StepDefinition) => (attempt > 1 ? { ...d, summary: `${d.summary} (swap attempt ${attempt})` } : d);
+  return [...prep, ...[{ ...preflight!, dependsOn: prep.map((d) => d.id) }, ...before, ...installs, ...swap.after(rest.map((d) => d.id))].map(again)];
 }
 
 /**

@@ -2185,6 +2185,12 @@ export interface KubeplugCluster {
         [k: string]: string | null;
       };
       /**
+       * Raise it (2, 3, ...) to run every step of the swap again after a node was rolled back and the cause is fixed: Pulumi re-runs only steps whose script changed, and a rollback undid what the steps before the failed one did. Nodes that finished their swap skip it.
+       *
+       * @default 1
+       */
+      attempt?: number;
+      /**
        * Swap a pool that holds the cluster's only control-plane node, which takes the API down while that node swaps. Off: such a swap is refused.
        *
        * @default false

@@ -11,14 +11,15 @@ import { CACHE_DIR, HOST_ADDRESS, MIRROR_PORT, MIRROR_URL } from "./settings";
  * What the bed serves on its link, built once per base rootfs:
  *   debian/    flat apt repo: bookworm's containerd 1.6.20, runc, crun, containernetworking-plugins 1.1.1
  *              (the dev stack's CNI plugins), zstd, the CSI drivers' node packages (nfs-common,
- *              cifs-utils, open-iscsi, multipath-tools) with what the base lacks of their dependencies,
+ *              cifs-utils, open-iscsi, multipath-tools), Docker Engine (docker.io, for the runtime swap from
+ *              Docker) with what the base lacks of their dependencies,
  *              plus sid's containerd 2.1.9 (its dependencies are all in bookworm)
  *   releases/containerd/v<ver>/containerd-<ver>-linux-amd64.tar.gz(.sha256sum)
  *              STAND-INS for the upstream release tarballs (same `bin/` layout), built from the Debian
  *              binaries because nothing outside Debian's and npm's registries is reachable here
  */
 /** The packages the bed's apt repository offers; part of the cache key, so a change rebuilds the mirror. */
-const MIRROR_PACKAGES = ["containerd", "runc", "crun", "containernetworking-plugins", "zstd", "nfs-common", "cifs-utils", "open-iscsi", "multipath-tools"];
+const MIRROR_PACKAGES = ["containerd", "runc", "crun", "containernetworking-plugins", "zstd", "nfs-common", "cifs-utils", "open-iscsi", "multipath-tools", "docker.io"];
 const MIRROR_DIR = join(CACHE_DIR, `mirror-${BASE_KEY}-${MIRROR_PACKAGES.join("-")}`);
 const REPO_ROOT = join(__dirname, "..", "..", "..");
 const SERVER = join(__dirname, "mirror-server.ts");

@@ -2,6 +2,7 @@
 # Runtime swap, phase 2: cordon and drain with kubectl (PodDisruptionBudgets respected, DaemonSet
 # pods stay). A failed drain leaves the node cordoned (research §3.3), so it is uncordoned again when
 # it was schedulable before the swap, and the swap stops here: later waves never start.
+kp_swap_guard
 if kp_swap_nothing_to_do; then
   kp_say "nothing to swap on this node ($(kp_swap_status))"
   kp_end

@@ -52,6 +52,13 @@ kp_swap_nothing_to_do() {
   esac
 }
 
+# Phases after preflight stop on a node that was rolled back: the steps before them ran in an
+# earlier `pulumi up`, so only a new attempt (every script changes) can run the swap again.
+kp_swap_guard() {
+  [ "$(kp_swap_status)" = rolled-back ] || return 0
+  kp_fail "this node was rolled back to $KP_SWAP_FROM_DESCRIPTION after $(kp_swap_get CAUSE); fix that, then raise swap.attempt in the stack and run again (every phase re-runs; finished nodes skip)"
+}
+
 kp_kubectl() {
   "$KP_SWAP_KUBECTL" --kubeconfig "$KP_SWAP_KUBECONFIG" --request-timeout=30s "$@"
 }
@@ -255,6 +262,14 @@ kp_swap_rollback() {
   for unit in "${KP_SWAP_NEW_UNITS[@]}"; do
     systemctl stop "$unit" >/dev/null 2>&1
     if ! printf '%s\n' "${KP_SWAP_RESTORE_UNITS[@]}" | grep -qx "$unit"; then systemctl disable "$unit" >/dev/null 2>&1; fi
+  done
+  # A package the new runtime upgraded goes back through apt, so dpkg keeps knowing what is installed.
+  local spec
+  for spec in $(kp_swap_get OLD_PACKAGES); do
+    if ! env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --no-install-recommends \
+      -o Dpkg::Options::=--force-confold "$spec" >>"$KP_SWAP_DIR/rollback.log" 2>&1; then
+      problems+=("apt could not reinstall $spec: its files are restored from the backup, but dpkg lists the newer version")
+    fi
   done
   kp_swap_restore "$KP_SWAP_DIR/runtime-files.tar" || problems+=("restoring the old runtime's files failed")
   kp_swap_restore "$KP_SWAP_DIR/kubelet-files.tar" || problems+=("restoring the kubelet's files failed")

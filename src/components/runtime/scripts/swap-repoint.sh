@@ -4,6 +4,7 @@
 # config.yaml; then kubeadm's own memory of it (instance-config.yaml, the node annotation), so the
 # next `kubeadm upgrade` does not revert it; and /etc/crictl.yaml. Flags the node's kubelet refuses
 # leave kubeadm-flags.env (kubeadm strips them itself on upgrade), with the stack's swap.kubeletFlags.
+kp_swap_guard
 if kp_swap_nothing_to_do; then
   kp_say "nothing to swap on this node ($(kp_swap_status))"
   kp_end

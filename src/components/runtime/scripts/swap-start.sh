@@ -2,6 +2,7 @@
 # Runtime swap, phase 6: start the kubelet on the new runtime, wait until the node is Ready and
 # reports it (status.nodeInfo.containerRuntimeVersion, refreshed after the kubelet's first status
 # sync), then uncordon the node if it was schedulable before the swap. Closes the rollback window.
+kp_swap_guard
 if kp_swap_nothing_to_do; then
   kp_say "nothing to swap on this node ($(kp_swap_status))"
   kp_end

@@ -3,6 +3,7 @@
 # From here to swap-start the node is between runtimes: the window marker makes any failing step
 # roll it back (prelude.sh kp_swap_failed). The old runtime's data stays where it is; its config (and
 # its binaries when the new runtime installs over them) go into the swap's backup first.
+kp_swap_guard
 if kp_swap_nothing_to_do; then
   kp_say "nothing to swap on this node ($(kp_swap_status))"
   kp_end
@@ -24,6 +25,13 @@ if [ ! -f "$KP_SWAP_DIR/runtime-files.tar" ]; then
     for file in "${path%/*}/$binary"*; do keep+=("$file"); done
   done
   kp_swap_keep "$KP_SWAP_DIR/runtime-files.tar" "${keep[@]}"
+  packages=()
+  for binary in "${KP_SWAP_BACKUP_BINARIES[@]}"; do
+    path=$(command -v "$binary" 2>/dev/null) || continue
+    package=$(dpkg-query -S "$path" 2>/dev/null | cut -d: -f1) || continue
+    if [ -n "$package" ]; then packages+=("$package=$(dpkg-query -W -f='${Version}' "$package")"); fi
+  done
+  kp_swap_set OLD_PACKAGES "$(printf '%s\n' "${packages[@]}" | sort -u | tr '\n' ' ')"
   kp_say "kept the old runtime's files in $KP_SWAP_DIR/runtime-files.tar: $(tar -tf "$KP_SWAP_DIR/runtime-files.tar" --absolute-names | grep -cv '/$') file(s)"
 fi
 touch "$KP_SWAP_WINDOW"
