@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseStepResult } from "../../../src/components/node/node-step";
-import { buildNodeStep, remoteCommand, StepDefinition } from "../../../src/components/node/step";
+import { buildNodeStep, NodeStepSpec, remoteCommand, StepDefinition } from "../../../src/components/node/step";
 import type { Testbed } from "../testbed";
 import { CommandRun } from "./report";
 import { sshExec } from "./ssh-exec";
@@ -11,9 +11,13 @@ import { sshExec } from "./ssh-exec";
  * to run with inputs no stack can express. Status "failed" is a result, not an error.
  */
 export async function runStep(bed: Testbed, definition: StepDefinition): Promise<CommandRun> {
-  const node = bed.nodes.find((n) => n.name === definition.node.name);
-  if (!node) throw new Error(`no node ${definition.node.name} in this test bed`);
-  const spec = buildNodeStep(definition);
+  return runSpec(bed, definition.node.name, buildNodeStep(definition));
+}
+
+/** Runs one rendered step (a plan's NodeStepSpec) on a bed node, as its Command would. */
+export async function runSpec(bed: Testbed, nodeName: string, spec: NodeStepSpec): Promise<CommandRun> {
+  const node = bed.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no node ${nodeName} in this test bed`);
   const started = Date.now();
   const result = await sshExec({ host: node.address, user: "root", privateKey: readFileSync(bed.keyPath, "utf8") }, remoteCommand(spec.script, "root"));
   const parsed = result.exitCode === 0 ? parseStepResult(result.stdout) : undefined;

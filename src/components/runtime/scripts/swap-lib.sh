@@ -86,7 +86,7 @@ kp_env_file_value() {
 
 # The unit's own Environment= value of VAR (kubeadm's drop-in sets KUBELET_KUBECONFIG_ARGS and KUBELET_CONFIG_ARGS).
 kp_unit_env_value() {
-  systemctl show -p Environment --value kubelet 2>/dev/null | xargs -n 1 printf '%s\n' 2>/dev/null | sed -n "s/^$1=//p" | tail -n 1
+  { systemctl show -p Environment --value kubelet 2>/dev/null || true; } | xargs -n 1 printf '%s\n' | sed -n "s/^$1=//p" | tail -n 1
 }
 
 # Every kubelet flag, one per line, in precedence order (later wins).
@@ -184,6 +184,8 @@ kp_refused_flags() {
 # The version the installed runtime binary reports, e.g. 1.6.20 from
 # "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+b1".
 kp_runtime_version() {
+  # Called in command substitutions, which inherit the ERR trap: a runtime that is not installed is "".
+  command -v "${1/docker/dockerd}" >/dev/null 2>&1 || return 0
   case "$1" in
     containerd) containerd --version 2>/dev/null | awk '{ v = $3; sub(/^v/, "", v); sub(/[~+-].*/, "", v); print v }' ;;
     crio) crio --version 2>/dev/null | awk '/^crio version/ { print $3 } /^Version:/ { print $2 }' | head -n 1 ;;

@@ -48,13 +48,14 @@ removed=0
 case "$KP_SWAP_FROM_KIND" in
   containerd | crio)
     if command -v crictl >/dev/null && [ -S "${KP_SWAP_FROM_ENDPOINT#unix://}" ]; then
-      for pod in $(crictl --runtime-endpoint "$KP_SWAP_FROM_ENDPOINT" pods -q 2>/dev/null); do
+      # Command substitutions inherit the ERR trap (set -E): a CLI that fails here must not fail the step.
+      for pod in $(crictl --runtime-endpoint "$KP_SWAP_FROM_ENDPOINT" pods -q 2>/dev/null || true); do
         crictl --runtime-endpoint "$KP_SWAP_FROM_ENDPOINT" stopp "$pod" >>"$KP_LOG" 2>&1 || true
         crictl --runtime-endpoint "$KP_SWAP_FROM_ENDPOINT" rmp "$pod" >>"$KP_LOG" 2>&1 && removed=$((removed + 1))
       done
     elif [ "$KP_SWAP_FROM_KIND" = containerd ] && command -v ctr >/dev/null && [ -S "${KP_SWAP_FROM_ENDPOINT#unix://}" ]; then
-      for task in $(ctr -n k8s.io tasks ls -q 2>/dev/null); do ctr -n k8s.io tasks kill -s KILL "$task" >>"$KP_LOG" 2>&1 || true; done
-      for container in $(ctr -n k8s.io containers ls -q 2>/dev/null); do
+      for task in $(ctr -n k8s.io tasks ls -q 2>/dev/null || true); do ctr -n k8s.io tasks kill -s KILL "$task" >>"$KP_LOG" 2>&1 || true; done
+      for container in $(ctr -n k8s.io containers ls -q 2>/dev/null || true); do
         ctr -n k8s.io containers rm "$container" >>"$KP_LOG" 2>&1 && removed=$((removed + 1))
       done
     fi
@@ -62,7 +63,7 @@ case "$KP_SWAP_FROM_KIND" in
   docker)
     # Only the kubelet's containers (k8s_ names): other Docker workloads on the node are not kubeplug's.
     if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-      for container in $(docker ps -aq --filter name='^k8s_'); do
+      for container in $(docker ps -aq --filter name='^k8s_' || true); do
         docker rm -f "$container" >>"$KP_LOG" 2>&1 && removed=$((removed + 1))
       done
     fi
