@@ -30,7 +30,7 @@ interface KindFacts {
   readonly binaries: readonly string[];
   /** Runtime-shipped CNI configs that would shadow the cluster's (research §6, pitfall 2). */
   readonly defaultConflists: readonly string[];
-  /** Long-lived helper processes of its pods that survive `systemctl stop` (shims, conmon). */
+  /** Long-lived helper processes of its pods that survive `systemctl stop`: "NAME ARGS-REGEX" (an executable name prefix, a command-line regex). */
   readonly leftovers: readonly string[];
 }
 
@@ -42,7 +42,7 @@ const KINDS: Record<SwapKind, KindFacts> = {
     configPaths: ["/etc/containerd", "/etc/systemd/system/containerd.service", "/etc/systemd/system/containerd.service.d", "/lib/systemd/system/containerd.service"],
     binaries: ["containerd", "ctr"],
     defaultConflists: ["10-containerd-net.conflist"],
-    leftovers: ["containerd-shim.* -namespace k8s.io"],
+    leftovers: ["containerd-shim -namespace k8s.io"],
   },
   crio: {
     reportedAs: "cri-o",
@@ -50,7 +50,7 @@ const KINDS: Record<SwapKind, KindFacts> = {
     configPaths: ["/etc/crio", "/etc/containers/registries.conf", "/etc/containers/registries.conf.d", "/etc/systemd/system/crio.service", "/etc/systemd/system/crio.service.d"],
     binaries: ["crio", "pinns"],
     defaultConflists: ["10-crio-bridge.conflist", "100-crio-bridge.conflist", "100-crio-bridge.conf", "200-loopback.conflist", "87-podman-bridge.conflist"],
-    leftovers: ["conmon"],
+    leftovers: ["conmon ."],
   },
   docker: {
     reportedAs: "docker",
@@ -59,7 +59,7 @@ const KINDS: Record<SwapKind, KindFacts> = {
     configPaths: ["/etc/containerd", "/etc/systemd/system/cri-docker.service.d", "/etc/systemd/system/docker.service.d"],
     binaries: ["containerd", "ctr"],
     defaultConflists: [],
-    leftovers: ["containerd-shim.* -namespace k8s.io"],
+    leftovers: ["containerd-shim -namespace k8s.io"],
   },
 };
 

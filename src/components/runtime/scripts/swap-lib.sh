@@ -193,12 +193,15 @@ kp_runtime_version() {
   esac
 }
 
-# Kills processes whose command line matches an extended regex: shims and conmon outlive their daemon.
+# Kills leftover processes given as "NAME ARGS-REGEX": those whose executable name starts with NAME
+# and whose command line matches ARGS-REGEX. Shims and conmon outlive their daemon. The name comes
+# first: the shell running this step has the whole script, patterns included, in its command line.
 kp_kill_matching() {
-  local pattern=$1 pid cmdline killed=0
+  local name=${1%% *} pattern=${1#* } pid comm cmdline killed=0
   for pid in /proc/[0-9]*; do
     pid=${pid#/proc/}
-    [ "$pid" != "$$" ] || continue
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    [[ $comm == "$name"* ]] || continue
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
     if [[ $cmdline =~ $pattern ]]; then
       kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1))

@@ -29,7 +29,7 @@ KP_SWAP_RESTORE_UNITS=('containerd.service' 'docker.service' 'docker.socket' 'cr
 KP_SWAP_BACKUP_PATHS=('/etc/containerd' '/etc/systemd/system/cri-docker.service.d' '/etc/systemd/system/docker.service.d' '/etc/systemd/system/containerd.service' '/etc/systemd/system/containerd.service.d' '/lib/systemd/system/containerd.service')
 KP_SWAP_BACKUP_BINARIES=('containerd' 'ctr')
 KP_SWAP_DEFAULT_CONFLISTS=()
-KP_SWAP_LEFTOVERS=('containerd-shim.* -namespace k8s.io')
+KP_SWAP_LEFTOVERS=('containerd-shim -namespace k8s.io')
 KP_SWAP_KUBECTL='/usr/bin/kubectl'
 KP_SWAP_KUBECONFIG='/etc/kubeplug/swap.kubeconfig'
 KP_SWAP_DRAIN_TIMEOUT='600'
@@ -125,7 +125,7 @@ kp_env_file_value() {
 
 # The unit's own Environment= value of VAR (kubeadm's drop-in sets KUBELET_KUBECONFIG_ARGS and KUBELET_CONFIG_ARGS).
 kp_unit_env_value() {
-  systemctl show -p Environment --value kubelet 2>/dev/null | xargs -n 1 printf '%s\n' 2>/dev/null | sed -n "s/^$1=//p" | tail -n 1
+  { systemctl show -p Environment --value kubelet 2>/dev/null || true; } | xargs -n 1 printf '%s\n' | sed -n "s/^$1=//p" | tail -n 1
 }
 
 # Every kubelet flag, one per line, in precedence order (later wins).
@@ -223,6 +223,8 @@ kp_refused_flags() {
 # The version the installed runtime binary reports, e.g. 1.6.20 from
 # "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+b1".
 kp_runtime_version() {
+  # Called in command substitutions, which inherit the ERR trap: a runtime that is not installed is "".
+  command -v "${1/docker/dockerd}" >/dev/null 2>&1 || return 0
   case "$1" in
     containerd) containerd --version 2>/dev/null | awk '{ v = $3; sub(/^v/, "", v); sub(/[~+-].*/, "", v); print v }' ;;
     crio) crio --version 2>/dev/null | awk '/^crio version/ { print $3 } /^Version:/ { print $2 }' | head -n 1 ;;
@@ -230,12 +232,15 @@ kp_runtime_version() {
   esac
 }
 
-# Kills processes whose command line matches an extended regex: shims and conmon outlive their daemon.
+# Kills leftover processes given as "NAME ARGS-REGEX": those whose executable name starts with NAME
+# and whose command line matches ARGS-REGEX. Shims and conmon outlive their daemon. The name comes
+# first: the shell running this step has the whole script, patterns included, in its command line.
 kp_kill_matching() {
-  local pattern=$1 pid cmdline killed=0
+  local name=${1%% *} pattern=${1#* } pid comm cmdline killed=0
   for pid in /proc/[0-9]*; do
     pid=${pid#/proc/}
-    [ "$pid" != "$$" ] || continue
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    [[ $comm == "$name"* ]] || continue
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
     if [[ $cmdline =~ $pattern ]]; then
       kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1))
