@@ -12,14 +12,13 @@ import { missingTools } from "../support/tools";
 import { command, failures, finishBed, onNode, Scenarios, Stack, waitForFreeBridge, withCrictlStandin } from "./harness/scenarios";
 import { runSpec } from "./harness/run-step";
 import { crioBundle, CRIO_VERSION, StandinRelease } from "./standins/artifacts";
-import { installCriDockerdStandin, installKubeletStandin, kubeletEvents, KubeletStandinFiles } from "./standins/kubelet";
+import { installKubeletStandin, kubeletEvents, KubeletStandinFiles } from "./standins/kubelet";
 import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 
 // Issue "runtime swap": one node per move, on booted Debian nodes (systemd-nspawn), applied by the
 // harness that runs the Pulumi program's own Command inputs over SSH:
 //   node1  containerd 1.6.20 (config v2) -> containerd 2.1.9 (config v3) -> back to 1.6.20, Debian's packages
 //   node2  containerd 1.6.20 -> CRI-O 1.36.3 (the STAND-IN bundle: test/e2e/standins/crio/)
-//   node3  Debian's docker.io with a STAND-IN cri-dockerd unit -> containerd 1.6.20
 // The kubelet is a STAND-IN service (test/e2e/standins/kubelet/) that reads the same unit
 // environment, flag files and config files and reports the endpoint it would use. The Kubernetes side
 // runs the real kubectl (copied onto each node) against a STAND-IN API server on the bed's link
@@ -194,24 +193,6 @@ describe.skipIf(skip)(`runtime swaps on real test nodes, with a stand-in kubelet
       "PATCH /api/v1/nodes/node2",
     ]);
     expect(schedulable("node2")).toBe(true);
-    scenarios.last().lost = "nothing";
-  });
-
-  it("node3: Docker Engine (Debian's docker.io, stand-in cri-dockerd) moves to containerd: KUBELET_EXTRA_ARGS repointed, Docker stopped and disabled, /var/lib/docker kept", async () => {
-    await on("node3", "apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -q install --no-install-recommends docker.io >/dev/null");
-    await installCriDockerdStandin(bed!, bed!.nodes[2]!);
-    await kubeletOn("node3", { configYaml: KUBELET_CONFIG(), extraArgs: `KUBELET_EXTRA_ARGS=--container-runtime-endpoint=${SOCKETS.docker}\n` });
-    await expect.poll(() => reported("node3"), { timeout: 20_000 }).toMatch(/^docker:\/\//);
-
-    const report = await scenarios.apply("node3: swap Docker to containerd", stack("node3", containerd("1.6.20"), { from: { kind: "docker" } }));
-    expect(report.ok, failures(report)).toBe(true);
-    expect(await on("node3", "cat /etc/default/kubelet")).toBe(`KUBELET_EXTRA_ARGS=--container-runtime-endpoint=${SOCKETS.containerd}`);
-    expect(await on("node3", "for u in docker.service docker.socket cri-docker.service cri-docker.socket; do systemctl is-active $u; systemctl is-enabled $u; done | sort | uniq -c | awk '{print $1, $2}'")).toBe("4 disabled\n4 inactive");
-    expect(await on("node3", "systemctl is-active containerd; test -d /var/lib/docker && echo kept")).toBe("active\nkept");
-    expect(await on("node3", "containerd config dump | grep -c 'io.containerd.grpc.v1.cri'")).not.toBe("0");
-    expect(reported("node3")).toBe("containerd://1.6.20");
-    expect(api!.node("node3").metadata.annotations[CRI_SOCKET]).toBe(SOCKETS.containerd);
-    expect(schedulable("node3")).toBe(true);
     scenarios.last().lost = "nothing";
   });
 
