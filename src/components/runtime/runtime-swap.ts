@@ -121,6 +121,11 @@ export function swapId(pool: string, swap: RuntimeSwapConfig, to: SwapTarget): s
 
 const script = (name: string) => scriptAsset(__dirname, name);
 
+/** Only the variables a script reads: a preview diff of a phase then shows only settings that change it. */
+function readBy(vars: Record<string, ScriptVar>, parts: readonly string[]): Record<string, ScriptVar> {
+  return Object.fromEntries(Object.entries(vars).filter(([name]) => parts.some((p) => p.includes(name))));
+}
+
 /** The variables every swap phase and the rollback script read. */
 function swapVars(input: SwapStepInput): Record<string, ScriptVar> {
   const { swap, to, position, kubelet } = input;
@@ -184,7 +189,7 @@ function rollbackScript(node: StepNode, vars: Record<string, ScriptVar>): string
     "# Run by kubeplug when a step fails mid-swap; by hand: rollback.sh manual \"why\" (see docs/runtime-swap.md).",
     "set -Eeuo pipefail",
     bashAssignment("KP_NODE", node.name),
-    ...Object.entries(vars).map(([name, value]) => bashAssignment(name, value)),
+    ...Object.entries(readBy(vars, [script("swap-lib.sh")])).map(([name, value]) => bashAssignment(name, value)),
     script("swap-lib.sh"),
     'kp_swap_rollback "${1:-manual}" "${2:-run by hand}"',
     "",
@@ -203,8 +208,7 @@ export function swapSteps(input: SwapStepInput): { readonly before: StepDefiniti
       id,
       phase: id === SWAP_STEPS.preflight ? "verify" : "configure",
       summary: `${summary} (wave ${input.position.wave}/${input.position.waves})`,
-      // Only what the step reads: a preview diff of a phase then shows only settings that change it.
-      vars: Object.fromEntries(Object.entries(vars).filter(([name]) => parts.some((p) => p.includes(name)))),
+      vars: readBy(vars, parts),
       files: [],
       body: parts,
       dependsOn,

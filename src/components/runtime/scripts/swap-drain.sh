@@ -2,14 +2,8 @@
 # Runtime swap, phase 2: cordon and drain with kubectl (PodDisruptionBudgets respected, DaemonSet
 # pods stay). A failed drain leaves the node cordoned (research §3.3), so it is uncordoned again when
 # it was schedulable before the swap, and the swap stops here: later waves never start.
-kp_swap_guard
-if kp_swap_nothing_to_do; then
-  kp_say "nothing to swap on this node ($(kp_swap_status))"
-  kp_end
-  exit 0
-fi
-status=$(kp_swap_status)
-if [ "$status" = planned ]; then
+kp_swap_phase "ran: already drained" planned draining
+if [ "$(kp_swap_status)" = planned ]; then
   # Read again now: the wave may start long after preflight, and whoever cordoned the node meanwhile meant it.
   unschedulable=$(kp_node_field '{.spec.unschedulable}' 2>&1) || kp_fail "kubectl get node $KP_NODE failed: $(kp_cause "$unschedulable"); nothing was changed"
   kp_swap_set STATUS draining WAS_SCHEDULABLE "$([ "$unschedulable" = true ] && echo false || echo true)"
@@ -18,15 +12,6 @@ if [ "$status" = planned ]; then
     sleep "$KP_SWAP_PAUSE"
   fi
 fi
-case "$(kp_swap_status)" in
-  draining) ;;
-  *)
-    kp_say "already drained ($(kp_swap_status))"
-    kp_end
-    exit 0
-    ;;
-esac
-
 kp_say "draining: kubectl drain $KP_NODE ${KP_SWAP_DRAIN_FLAGS[*]}"
 if ! out=$(kp_kubectl drain "$KP_NODE" "${KP_SWAP_DRAIN_FLAGS[@]}" 2>&1); then
   printf '%s\n' "$out" >>"$KP_LOG"

@@ -59,6 +59,30 @@ kp_swap_guard() {
   kp_fail "this node was rolled back to $KP_SWAP_FROM_DESCRIPTION after $(kp_swap_get CAUSE); fix that, then raise swap.attempt in the stack and run again (every phase re-runs; finished nodes skip)"
 }
 
+# Opens a phase: stops at a rolled-back node, ends the step when the node has nothing to swap, and
+# returns only when the record is at one of the given statuses. Any other status means the phase ran
+# already ("ran: MESSAGE": the step ends saying so) or cannot run yet ("needs: WHAT": it fails).
+kp_swap_phase() {
+  local otherwise=$1 status
+  shift
+  kp_swap_guard
+  status=$(kp_swap_status)
+  if kp_swap_nothing_to_do; then
+    kp_say "nothing to swap on this node ($status)"
+    kp_end
+    exit 0
+  fi
+  if printf '%s\n' "$@" | grep -qxF -- "$status"; then return 0; fi
+  case "$otherwise" in
+    ran:*)
+      kp_say "${otherwise#ran: } ($status)"
+      kp_end
+      exit 0
+      ;;
+    *) kp_fail "the swap is at $status, not ready to ${otherwise#needs: }" ;;
+  esac
+}
+
 kp_kubectl() {
   "$KP_SWAP_KUBECTL" --kubeconfig "$KP_SWAP_KUBECONFIG" --request-timeout=30s "$@"
 }

@@ -3,20 +3,7 @@
 # runtime every image the node needs again at once, before the kubelet starts on it. Images are not
 # shared between runtimes (research §6, pitfall 5): the sandbox image, and the images of the pods the
 # drain left (DaemonSet and static pods: the control plane itself on a control-plane node).
-kp_swap_guard
-if kp_swap_nothing_to_do; then
-  kp_say "nothing to swap on this node ($(kp_swap_status))"
-  kp_end
-  exit 0
-fi
-case "$(kp_swap_status)" in
-  stopped) ;;
-  *)
-    kp_say "images already pulled ($(kp_swap_status))"
-    kp_end
-    exit 0
-    ;;
-esac
+kp_swap_phase "ran: images already pulled" stopped
 
 images=("$KP_SWAP_SANDBOX_IMAGE")
 listed=$(kp_kubectl get pods --all-namespaces --field-selector "spec.nodeName=$KP_NODE" \

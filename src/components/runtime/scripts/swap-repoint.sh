@@ -4,16 +4,7 @@
 # config.yaml; then kubeadm's own memory of it (instance-config.yaml, the node annotation), so the
 # next `kubeadm upgrade` does not revert it; and /etc/crictl.yaml. Flags the node's kubelet refuses
 # leave kubeadm-flags.env (kubeadm strips them itself on upgrade), with the stack's swap.kubeletFlags.
-kp_swap_guard
-if kp_swap_nothing_to_do; then
-  kp_say "nothing to swap on this node ($(kp_swap_status))"
-  kp_end
-  exit 0
-fi
-case "$(kp_swap_status)" in
-  prepulled | repointed) ;;
-  *) kp_fail "the swap is at $(kp_swap_status), not ready to repoint the kubelet" ;;
-esac
+kp_swap_phase "needs: repoint the kubelet" prepulled repointed
 
 old=$(kp_swap_get OLD_ENDPOINT)
 new=$KP_SWAP_TO_ENDPOINT

@@ -2,16 +2,7 @@
 # Runtime swap, phase 6: start the kubelet on the new runtime, wait until the node is Ready and
 # reports it (status.nodeInfo.containerRuntimeVersion, refreshed after the kubelet's first status
 # sync), then uncordon the node if it was schedulable before the swap. Closes the rollback window.
-kp_swap_guard
-if kp_swap_nothing_to_do; then
-  kp_say "nothing to swap on this node ($(kp_swap_status))"
-  kp_end
-  exit 0
-fi
-case "$(kp_swap_status)" in
-  repointed) ;;
-  *) kp_fail "the swap is at $(kp_swap_status), not ready to start the kubelet" ;;
-esac
+kp_swap_phase "needs: start the kubelet" repointed
 
 systemctl daemon-reload
 systemctl enable kubelet >>"$KP_LOG" 2>&1 || true

@@ -3,20 +3,7 @@
 # From here to swap-start the node is between runtimes: the window marker makes any failing step
 # roll it back (prelude.sh kp_swap_failed). The old runtime's data stays where it is; its config (and
 # its binaries when the new runtime installs over them) go into the swap's backup first.
-kp_swap_guard
-if kp_swap_nothing_to_do; then
-  kp_say "nothing to swap on this node ($(kp_swap_status))"
-  kp_end
-  exit 0
-fi
-case "$(kp_swap_status)" in
-  drained | stopping) ;;
-  *)
-    kp_say "old runtime already stopped ($(kp_swap_status))"
-    kp_end
-    exit 0
-    ;;
-esac
+kp_swap_phase "ran: old runtime already stopped" drained stopping
 
 if [ ! -f "$KP_SWAP_DIR/runtime-files.tar" ]; then
   keep=("${KP_SWAP_BACKUP_PATHS[@]}")

@@ -5,38 +5,15 @@ set -Eeuo pipefail
 KP_NODE='w1'
 KP_SWAP_ID='9f677fdbdf2707a1'
 KP_SWAP_DIR='/var/lib/kubeplug/swap'
-KP_SWAP_FROM_KIND='docker'
-KP_SWAP_FROM_VERSION=''
-KP_SWAP_FROM_ENDPOINT='unix:///var/run/cri-dockerd.sock'
 KP_SWAP_FROM_REPORTED='docker'
 KP_SWAP_FROM_DESCRIPTION='Docker Engine (cri-dockerd)'
-KP_SWAP_TO_KIND='containerd'
-KP_SWAP_TO_VERSION='2.1.9'
-KP_SWAP_TO_ENDPOINT='unix:///run/containerd/containerd.sock'
-KP_SWAP_TO_REPORTED='containerd'
-KP_SWAP_TO_DESCRIPTION='containerd 2.1.9 (config version 3)'
-KP_SWAP_TO_HANDLERS=('runc')
-KP_SWAP_SANDBOX_IMAGE='registry.k8s.io/pause:3.10'
 KP_SWAP_KUBELET_DEFAULT_ENDPOINT='unix:///run/containerd/containerd.sock'
-KP_SWAP_CGROUP_DRIVER='systemd'
-KP_SWAP_KUBELET_VERSION='1.35.0'
 KP_SWAP_REMOVED_FLAGS=('--network-plugin@1.24' '--cni-bin-dir@1.24' '--cni-conf-dir@1.24' '--docker-endpoint@1.24' '--container-runtime@1.27' '--pod-infra-container-image@1.35')
-KP_SWAP_SET_FLAGS=('--node-labels=kubeplug.dev/runtime=containerd')
-KP_SWAP_REMOVE_FLAGS=()
-KP_SWAP_OLD_UNITS=('cri-docker.socket' 'cri-docker.service' 'docker.socket' 'docker.service')
 KP_SWAP_NEW_UNITS=('containerd.service')
 KP_SWAP_RESTORE_UNITS=('containerd.service' 'docker.service' 'docker.socket' 'cri-docker.service' 'cri-docker.socket')
-KP_SWAP_BACKUP_PATHS=('/etc/containerd' '/etc/systemd/system/cri-docker.service.d' '/etc/systemd/system/docker.service.d' '/etc/systemd/system/containerd.service' '/etc/systemd/system/containerd.service.d' '/lib/systemd/system/containerd.service')
-KP_SWAP_BACKUP_BINARIES=('containerd' 'ctr')
-KP_SWAP_DEFAULT_CONFLISTS=()
-KP_SWAP_LEFTOVERS=('containerd-shim -namespace k8s.io')
 KP_SWAP_KUBECTL='/usr/bin/kubectl'
 KP_SWAP_KUBECONFIG='/etc/kubeplug/swap.kubeconfig'
-KP_SWAP_DRAIN_TIMEOUT='600'
-KP_SWAP_DRAIN_FLAGS=('--ignore-daemonsets' '--delete-emptydir-data' '--timeout=600s')
 KP_SWAP_READY_TIMEOUT='300'
-KP_SWAP_PAUSE='0'
-KP_SWAP_WAVE='1/3'
 # shellcheck shell=bash
 # The runtime swap's shared functions: its record on the node, the kubelet's flag and config files,
 # kubectl, and the rollback. Every swap phase and the node's rollback.sh (written by preflight) carry
@@ -96,6 +73,30 @@ kp_swap_nothing_to_do() {
 kp_swap_guard() {
   [ "$(kp_swap_status)" = rolled-back ] || return 0
   kp_fail "this node was rolled back to $KP_SWAP_FROM_DESCRIPTION after $(kp_swap_get CAUSE); fix that, then raise swap.attempt in the stack and run again (every phase re-runs; finished nodes skip)"
+}
+
+# Opens a phase: stops at a rolled-back node, ends the step when the node has nothing to swap, and
+# returns only when the record is at one of the given statuses. Any other status means the phase ran
+# already ("ran: MESSAGE": the step ends saying so) or cannot run yet ("needs: WHAT": it fails).
+kp_swap_phase() {
+  local otherwise=$1 status
+  shift
+  kp_swap_guard
+  status=$(kp_swap_status)
+  if kp_swap_nothing_to_do; then
+    kp_say "nothing to swap on this node ($status)"
+    kp_end
+    exit 0
+  fi
+  if printf '%s\n' "$@" | grep -qxF -- "$status"; then return 0; fi
+  case "$otherwise" in
+    ran:*)
+      kp_say "${otherwise#ran: } ($status)"
+      kp_end
+      exit 0
+      ;;
+    *) kp_fail "the swap is at $status, not ready to ${otherwise#needs: }" ;;
+  esac
 }
 
 kp_kubectl() {
