@@ -1,5 +1,7 @@
 import { lookup } from "node:dns/promises";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BRIDGE,
@@ -9,6 +11,8 @@ import {
   testbedUnavailableReason,
   type Testbed,
 } from "./testbed";
+import { waitForFreeBridge } from "./harness/scenarios";
+import { BEDS_DIR } from "./testbed/settings";
 
 const unavailable = testbedUnavailableReason();
 const gone = (pid: number) => !existsSync(`/proc/${pid}`);
@@ -103,4 +107,19 @@ describe.skipIf(unavailable)(`test bed of booted Debian nodes${unavailable ? ` (
     expect(existsSync(`/sys/class/net/${BRIDGE}`)).toBe(false);
     expect(existsSync(bed.dir)).toBe(false);
   }, 120_000);
+
+  // The 30 s limit is the assertion: waiting on a bridge nobody runs would take waitForFreeBridge's 10 minutes.
+  it("a bridge whose bed is gone (a bed directory whose starter is dead, or no directory at all) is removed, not waited on", async () => {
+    const dead = join(BEDS_DIR, "19700101000000-1");
+    for (const leftover of ["state", "bare"]) {
+      execFileSync("ip", ["link", "add", "name", BRIDGE, "type", "bridge"]);
+      if (leftover === "state") {
+        mkdirSync(dead, { recursive: true });
+        writeFileSync(join(dead, "state.json"), JSON.stringify({ id: "19700101000000-1", dir: dead, owner: { pid: spawnSync("true").pid, startTime: 0 }, bridge: true, nodes: [] }));
+      }
+      await waitForFreeBridge();
+      expect(existsSync(`/sys/class/net/${BRIDGE}`), leftover).toBe(false);
+      expect(existsSync(dead), leftover).toBe(false);
+    }
+  }, 30_000);
 });

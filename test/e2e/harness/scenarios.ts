@@ -11,7 +11,7 @@ import { applyStack } from "./apply";
 import { runStep } from "./run-step";
 import type { StepDefinition } from "../../../src/components/node/step";
 import { ApplyInput, ApplyReport, CommandRun, E2eFigure } from "./report";
-import { BRIDGE, type Testbed } from "../testbed";
+import { BRIDGE, destroyLeftovers, type Testbed } from "../testbed";
 import { crictlRelease } from "../standins/artifacts";
 
 export type Stack = { config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -30,11 +30,15 @@ function bridgeExists(): boolean {
 
 /**
  * Beds share the bridge, so one runs at a time: waits (polling every 5 s, up to 10 minutes) while
- * another process's bed holds it, e.g. a containerd e2e run.
+ * another process's bed holds it, e.g. a containerd e2e run. A bed whose starter is gone holds it
+ * for nobody and is removed at each poll: waiting on it would only time out (every e2e file of a CI
+ * run once did, on a machine a killed session had left a bridge on).
  */
 export async function waitForFreeBridge(): Promise<void> {
   const deadline = Date.now() + BRIDGE_WAIT_MS;
-  while (bridgeExists()) {
+  for (;;) {
+    for (const dir of destroyLeftovers()) console.warn(`kubeplug test bed: removed leftover bed ${dir}`);
+    if (!bridgeExists()) return;
     if (Date.now() > deadline) throw new Error(`${BRIDGE} still exists after ${BRIDGE_WAIT_MS / 60_000} minutes: another test bed is running`);
     await new Promise((resolve) => setTimeout(resolve, BRIDGE_POLL_MS));
   }

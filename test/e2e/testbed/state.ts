@@ -111,8 +111,8 @@ function removeBedDir(dir: string): void {
  * Returns the directories of the beds it removed.
  */
 export function destroyLeftovers(): string[] {
-  if (!existsSync(BEDS_DIR)) return [];
-  const beds = readdirSync(BEDS_DIR).map((entry) => ({ path: join(BEDS_DIR, entry), state: readState(join(BEDS_DIR, entry)) }));
+  // A bridge can outlive every bed directory (a machine whose /var/tmp was wiped, or a bed killed between its bridge and its state file).
+  const beds = (existsSync(BEDS_DIR) ? readdirSync(BEDS_DIR) : []).map((entry) => ({ path: join(BEDS_DIR, entry), state: readState(join(BEDS_DIR, entry)) }));
   const running = (state: BedState | undefined) => state?.owner != null && isRunning(state.owner);
   const anyRunning = beds.some((bed) => running(bed.state));
   const removed: string[] = [];
