@@ -12,13 +12,15 @@ import { missingTools } from "../support/tools";
 import { command, failures, finishBed, onNode, Scenarios, Stack, waitForFreeBridge, withCrictlStandin } from "./harness/scenarios";
 import { runSpec } from "./harness/run-step";
 import { crioBundle, CRIO_VERSION, StandinRelease } from "./standins/artifacts";
-import { installKubeletStandin, kubeletEvents, KubeletStandinFiles } from "./standins/kubelet";
+import { installCriDockerdStandin, installKubeletStandin, kubeletEvents, KubeletStandinFiles } from "./standins/kubelet";
 import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 
 // Issue "runtime swap": one node per move, on booted Debian nodes (systemd-nspawn), applied by the
 // harness that runs the Pulumi program's own Command inputs over SSH:
 //   node1  containerd 1.6.20 (config v2) -> containerd 2.1.9 (config v3) -> back to 1.6.20, Debian's packages
 //   node2  containerd 1.6.20 -> CRI-O 1.36.3 (the STAND-IN bundle: test/e2e/standins/crio/)
+//   node3  Debian's docker.io with a STAND-IN cri-dockerd unit -> containerd 1.6.20, first refused by a
+//          PodDisruptionBudget that allows no eviction of node3's pod
 // The kubelet is a STAND-IN service (test/e2e/standins/kubelet/) that reads the same unit
 // environment, flag files and config files and reports the endpoint it would use. The Kubernetes side
 // runs the real kubectl (copied onto each node) against a STAND-IN API server on the bed's link
@@ -59,8 +61,9 @@ describe.skipIf(skip)(`runtime swaps on real test nodes, with a stand-in kubelet
       // Per node: a DaemonSet pod (stays through the drain; its image is pre-pulled) and a ReplicaSet pod (evicted).
       pods: NODES.flatMap((n) => [
         { namespace: "kube-system", name: `agent-${n.name}`, nodeName: n.name, ownerKind: "DaemonSet" as const, ownerName: "agent", images: [image("agent")] },
-        { namespace: "default", name: `web-${n.name}`, nodeName: n.name, ownerKind: "ReplicaSet" as const, ownerName: "web", labels: { app: "web" } },
+        { namespace: "default", name: `web-${n.name}`, nodeName: n.name, ownerKind: "ReplicaSet" as const, ownerName: "web", labels: { app: n.name === "node3" ? "db" : "web" } },
       ]),
+      pdbs: [{ namespace: "default", name: "db", selector: { app: "db" }, disruptionsAllowed: 0 }],
       daemonSets: [{ namespace: "kube-system", name: "agent", images: [image("agent")] }],
       nodeStatus: (name) => {
         const file = join(rootOf(name), "var/lib/kubelet/standin-status.json");
@@ -193,6 +196,49 @@ describe.skipIf(skip)(`runtime swaps on real test nodes, with a stand-in kubelet
       "PATCH /api/v1/nodes/node2",
     ]);
     expect(schedulable("node2")).toBe(true);
+    scenarios.last().lost = "nothing";
+  });
+
+  it("node3: a drain a PodDisruptionBudget blocks fails within its timeout naming the pod; node3 is uncordoned and stays on Docker", async () => {
+    await on("node3", "apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -q install --no-install-recommends docker.io >/dev/null");
+    await installCriDockerdStandin(bed!, bed!.nodes[2]!);
+    await kubeletOn("node3", { configYaml: KUBELET_CONFIG(), extraArgs: `KUBELET_EXTRA_ARGS=--container-runtime-endpoint=${SOCKETS.docker}\n` });
+    await expect.poll(() => reported("node3"), { timeout: 20_000 }).toMatch(/^docker:\/\//);
+    const before = await on("node3", "systemctl is-active cri-docker.socket; dpkg-query -W -f='${Status}' docker.io");
+    const mark = api!.requests.length;
+
+    const report = await scenarios.apply("node3: swap Docker to containerd, drain blocked by a PDB", stack("node3", containerd("1.6.20"), { from: { kind: "docker" }, drain: { timeoutSeconds: 10 } }));
+    expect(report.ok).toBe(false);
+    const drain = command(report, "node3-swap-drain");
+    expect(drain.status).toBe("failed");
+    expect(drain.stderr).toContain("drain did not finish within 10s: a PodDisruptionBudget allowed no eviction of default/web-node3; the node was uncordoned again, its runtime is unchanged, and no later wave starts");
+    for (const id of [SWAP_STEPS.stopOld, "containerd-install", SWAP_STEPS.prepull, SWAP_STEPS.repoint, SWAP_STEPS.start]) expect(command(report, `node3-${id}`).status, id).toBe("skipped");
+    // kubectl asked again and again, each eviction refused with 429 by the budget, until its --timeout; then kubeplug uncordoned.
+    const evictions = api!.requests.slice(mark).filter((r) => r.path === "/api/v1/namespaces/default/pods/web-node3/eviction");
+    expect(evictions.length).toBeGreaterThan(1);
+    expect(new Set(evictions.map((r) => r.status))).toEqual(new Set([429]));
+    const nodeWrites = writes(mark, "node3").filter((w) => w.startsWith("PATCH"));
+    expect(nodeWrites).toEqual(['PATCH /api/v1/nodes/node3 {"spec":{"unschedulable":true}}', 'PATCH /api/v1/nodes/node3 {"spec":{"unschedulable":null}}']);
+    expect(schedulable("node3")).toBe(true);
+    expect(api!.pods().map((p) => p.name)).toContain("web-node3");
+    expect(reported("node3")).toMatch(/^docker:\/\//);
+    expect(await on("node3", "systemctl is-active cri-docker.socket; dpkg-query -W -f='${Status}' docker.io")).toBe(before);
+    expect(await on("node3", "cat /etc/default/kubelet")).toBe(`KUBELET_EXTRA_ARGS=--container-runtime-endpoint=${SOCKETS.docker}`);
+    scenarios.last().lost = "nothing: node3 is uncordoned on Docker, its pod still there";
+  });
+
+  it("node3: once the budget allows it, Docker Engine (Debian's docker.io, stand-in cri-dockerd) moves to containerd: KUBELET_EXTRA_ARGS repointed, Docker stopped and disabled, /var/lib/docker kept", async () => {
+    api!.setPdb("default", "db", 1);
+    const report = await scenarios.apply("node3: swap Docker to containerd", stack("node3", containerd("1.6.20"), { from: { kind: "docker" } }));
+    expect(report.ok, failures(report)).toBe(true);
+    expect(await on("node3", "cat /etc/default/kubelet")).toBe(`KUBELET_EXTRA_ARGS=--container-runtime-endpoint=${SOCKETS.containerd}`);
+    expect(await on("node3", "for u in docker.service docker.socket cri-docker.service cri-docker.socket; do systemctl is-active $u; systemctl is-enabled $u; done | sort | uniq -c | awk '{print $1, $2}'")).toBe("4 disabled\n4 inactive");
+    expect(await on("node3", "systemctl is-active containerd; test -d /var/lib/docker && echo kept")).toBe("active\nkept");
+    expect(await on("node3", "containerd config dump | grep -c 'io.containerd.grpc.v1.cri'")).not.toBe("0");
+    expect((await on("node3", "ctr -n k8s.io images ls -q")).split("\n")).toEqual(expect.arrayContaining([image("pause"), image("agent")]));
+    expect(reported("node3")).toBe("containerd://1.6.20");
+    expect(api!.node("node3").metadata.annotations[CRI_SOCKET]).toBe(SOCKETS.containerd);
+    expect(schedulable("node3")).toBe(true);
     scenarios.last().lost = "nothing";
   });
 

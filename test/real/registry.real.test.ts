@@ -9,7 +9,7 @@ import { CriClient } from "../support/cri/client";
 import { IMAGE_TOOLS, imageArchives } from "../support/oci-image";
 import { PRIVATE_CONTAINERD_TOOLS, PrivateContainerd, startPrivateContainerd } from "../support/private-containerd";
 import { isRunning } from "../support/procs";
-import { distinctImages, HeldNetns, holdNetns, makeTestPki, pushImage, REGISTRY_TOOLS, startRegistry, TestPki, TestRegistry, writeHtpasswd } from "../support/registry";
+import { distinctImages, HeldNetns, holdNetns, inNetns, makeTestPki, pushImage, REGISTRY_TOOLS, startRegistry, TestPki, TestRegistry, writeHtpasswd } from "../support/registry";
 import { missingTools } from "../support/tools";
 
 // containerd pulls through the hosts.toml kubeplug renders, from a real registry: Debian's docker-registry
@@ -24,7 +24,10 @@ const skip = missingTools([...PRIVATE_CONTAINERD_TOOLS, ...IMAGE_TOOLS, ...REGIS
 const LINES: DebianContainerdLine[] = ["1.6", "1.7", "2.1"];
 // The auth instance listens on 443 and its mirror URL says so (https://127.0.0.1:443): containerd looks credentials
 // up by the host as written, port included, so this also proves kubeplug keys them the same way.
-const PORTS = { tlsAuth: 443, tls: 5002, plain: 5003, closed: 5009 } as const;
+const PORTS = { tlsAuth: 443, tls: 5002, plain: 5003, closed: 5009, serverOnly: 5004 } as const;
+// A registry named by an address that is not localhost: containerd 1.6.9+ talks plain HTTP to
+// localhost whatever hosts.toml says, so only such an address shows whether its `server = "http://..."` is read.
+const SERVER_ONLY_ADDRESS = "10.99.0.1";
 const USER = "puller";
 const PASSWORD = "registry-test-password";
 const PASSWORD_ENV = "KUBEPLUG_TEST_REGISTRY_PASSWORD";
@@ -54,6 +57,8 @@ function registries(configPath: string, pki: TestPki, urls: Record<Instance, str
       // Neither a CA nor skip_verify: the test CA is unknown to containerd.
       "verify.test": { mirrors: [{ url: urls.tls }] },
       "fallback.test": { mirrors: [{ url: `http://127.0.0.1:${PORTS.closed}` }, { url: urls.plain }] },
+      // No mirrors: a registry the user runs without TLS, reached as itself.
+      [`${SERVER_ONLY_ADDRESS}:${PORTS.serverOnly}`]: { server: { url: `http://${SERVER_ONLY_ADDRESS}:${PORTS.serverOnly}` } },
     },
   };
 }
@@ -91,6 +96,7 @@ describe.skipIf(skip)(`containerd pulls through kubeplug's hosts.toml from a rea
   let netns: HeldNetns | undefined;
   let pki: TestPki;
   const registriesUp: Partial<Record<Instance, TestRegistry>> = {};
+  let serverOnly: TestRegistry | undefined;
   const reg = (name: Instance) => registriesUp[name]!;
   const urls = () => ({ tlsAuth: reg("tlsAuth").url, tls: reg("tls").url, plain: reg("plain").url });
 
@@ -109,12 +115,15 @@ describe.skipIf(skip)(`containerd pulls through kubeplug's hosts.toml from a rea
     registriesUp.plain = await startRegistry({ ...common, name: "plain", port: PORTS.plain });
     const images = distinctImages(imageArchives().busybox, join(work, "images"), REPOS);
     for (const repo of REPOS) pushImage(netns.path, images[repo]!, reg("tlsAuth"), `${repoPath(repo)}:1`, { username: USER, password: PASSWORD, certDir: pki.certDir });
+    inNetns(netns.path, ["ip", "addr", "add", `${SERVER_ONLY_ADDRESS}/32`, "dev", "lo"]);
+    serverOnly = await startRegistry({ netns: netns.path, name: "server-only", address: SERVER_ONLY_ADDRESS, port: PORTS.serverOnly, storage: join(work, "storage-server-only"), workDir: join(work, "registries") });
+    pushImage(netns.path, `oci-archive:${imageArchives().busybox}`, serverOnly, "kubeplug/server:1");
   });
 
   afterAll(async () => {
-    for (const r of Object.values(registriesUp)) await r.stop();
+    for (const r of [...Object.values(registriesUp), ...(serverOnly ? [serverOnly] : [])]) await r.stop();
     await netns?.stop();
-    const pids = [...Object.values(registriesUp).map((r) => r.pid), ...(netns ? [netns.pid] : [])];
+    const pids = [...Object.values(registriesUp).map((r) => r.pid), ...(serverOnly ? [serverOnly.pid] : []), ...(netns ? [netns.pid] : [])];
     expect(pids.filter(isRunning)).toEqual([]);
     if (work) rmSync(work, { recursive: true, force: true });
     delete process.env[PASSWORD_ENV];
@@ -223,6 +232,17 @@ describe.skipIf(skip)(`containerd pulls through kubeplug's hosts.toml from a rea
       it(`${name}: a mirror on a closed port is skipped for the next one`, async () => {
         await expectServedBy(ref("fallback.test", "fallback"), "fallback", "plain", "fallback");
         expect(readFileSync(c!.logPath, "utf8")).toMatch(new RegExp(`127\\.0\\.0\\.1:${PORTS.closed}.*connect: connection refused`));
+      });
+
+      it(`${name}: a registry with only a plain-HTTP server and no mirrors is pulled from over HTTP, as its hosts.toml says`, async () => {
+        const mark = serverOnly!.mark();
+        const started = Date.now();
+        const imageRef = await cri!.pullImage(`${SERVER_ONLY_ADDRESS}:${PORTS.serverOnly}/kubeplug/server:1`);
+        (timings[line] ??= {})["server_only"] = Date.now() - started;
+        expect(imageRef).toMatch(/^sha256:[0-9a-f]{64}$/);
+        const manifests = serverOnly!.requests(mark).filter((r) => r.uri.startsWith("/v2/kubeplug/server/manifests/"));
+        // Before kubeplug wrote an empty `host` table, containerd 1.6 and 1.7 dropped this hosts.toml ("invalid `host` tree") and asked over HTTPS.
+        expect(manifests.some((r) => r.status === 200)).toBe(true);
       });
 
       it(`${name}: the mirror that needs auth refuses the pull (401) while config.toml has no credentials`, async () => {

@@ -26,16 +26,17 @@ function hostFiles(dir: string, host: RegistryHostConfig): RenderedFile[] {
     body.server = host.server.url;
     Object.assign(body, endpointKeys(dir, "server", host.server, caFiles));
   }
-  if (host.mirrors.length > 0) {
-    const hosts: Table = {};
-    for (const mirror of host.mirrors) {
-      const keys: Table = { capabilities: [...mirror.capabilities] };
-      if (mirror.overridePath) keys.override_path = true;
-      Object.assign(keys, endpointKeys(dir, fileStem(mirror.url), mirror, caFiles));
-      hosts[mirror.url] = keys;
-    }
-    body.host = hosts;
+  // Always a `host` table, empty when there are no mirrors: containerd 1.6 and 1.7 reject a file
+  // without one ("invalid `host` tree") and then ignore its server, CA, skip_verify and headers (seen
+  // with ctr 1.6.20 and 1.7.24 against a plain-HTTP registry; 2.1.9 takes either).
+  const hosts: Table = {};
+  for (const mirror of host.mirrors) {
+    const keys: Table = { capabilities: [...mirror.capabilities] };
+    if (mirror.overridePath) keys.override_path = true;
+    Object.assign(keys, endpointKeys(dir, fileStem(mirror.url), mirror, caFiles));
+    hosts[mirror.url] = keys;
   }
+  body.host = hosts;
   const toml = "# Managed by kubeplug. Mirrors are tried in the order listed, then the server.\n" + stringify(body);
   return [{ path: `${dir}/hosts.toml`, content: toml, mode: 0o644 }, ...caFiles];
 }

@@ -21,7 +21,7 @@ if ! out=$(kp_kubectl drain "$KP_NODE" "${KP_SWAP_DRAIN_FLAGS[@]}" 2>&1); then
   fi
   kp_swap_set STATUS planned CAUSE "drain failed"
   if grep -q "disruption budget" <<<"$out"; then
-    pods=$(grep -o 'evicting pods/"[^"]*" -n "[^"]*"' <<<"$out" | sed 's/evicting pods\/"\([^"]*\)" -n "\([^"]*\)"/\2\/\1/' | sort -u | tr '\n' ' ')
+    pods=$(grep -o 'evicting pods/"[^"]*" -n "[^"]*"' <<<"$out" | sed 's/evicting pods\/"\([^"]*\)" -n "\([^"]*\)"/\2\/\1/' | sort -u | paste -sd ' ' -)
     kp_fail "drain did not finish within ${KP_SWAP_DRAIN_TIMEOUT}s: a PodDisruptionBudget allowed no eviction of ${pods:-a pod}; the node was $undo, its runtime is unchanged, and no later wave starts"
   fi
   kp_fail "drain failed: $(grep -m 1 '^error' <<<"$out" || kp_cause "$out"); the node was $undo, its runtime is unchanged, and no later wave starts"
