@@ -12,6 +12,8 @@ import { STORAGE_PREPARE_STEP } from "../../src/components/node/storage-prepare-
 import { SWAP_STEPS } from "../../src/components/runtime/runtime-swap";
 import { loadStack } from "../../src/plan/stack-files";
 import { planCluster } from "../../src/plan/cluster-plan";
+import { expectedState } from "../../src/drift/expected";
+import { probeScript } from "../../src/drift/probe";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
 import { missingTools } from "../support/tools";
 
@@ -39,6 +41,10 @@ const STEPS = [...GOLDEN_CASES.map(planGoldenCase), planCluster(loadStack(ROOT, 
     .flatMap((node) => node.steps.map((step) => ({ id: step.id, script: step.script, file: join(dir, `${p}-${node.node.name}-${step.id}.sh`) }))),
 );
 
+/** The drift probe as sent to the dev stack's nodes (src/drift/probe.ts): not a step, so listed apart. */
+const DEV = loadStack(ROOT, "dev").config;
+const PROBES = expectedState(DEV, planCluster(DEV)).map((node) => ({ script: probeScript(node), file: join(dir, `probe-${node.node}.sh`) }));
+
 /** shellcheck's findings for the files listed, NUL-separated, in `list`: several processes at once, as the check is CPU-bound. */
 function shellcheck(list: string): string {
   try {
@@ -56,14 +62,14 @@ function listFile(name: string, files: readonly string[]): string {
 }
 
 describe.skipIf(skip)(`rendered node scripts pass shellcheck${skip ? ` (skipped: ${skip})` : ""}`, () => {
-  it("every step of every golden case and of the dev stack is clean at style level", { timeout: 120_000 }, () => {
-    for (const step of STEPS) writeFileSync(step.file, step.script);
-    expect(shellcheck(listFile("steps.list", STEPS.map((s) => s.file)))).toBe("");
+  it("every step of every golden case and of the dev stack, and the drift probe, is clean at style level", { timeout: 120_000 }, () => {
+    for (const step of [...STEPS, ...PROBES]) writeFileSync(step.file, step.script);
+    expect(shellcheck(listFile("steps.list", [...STEPS, ...PROBES].map((s) => s.file)))).toBe("");
   });
 
   it(`the rendered steps cover every step kind (${STEP_KINDS.join(", ")}) and every script under src/`, () => {
     expect([...new Set(STEPS.map((s) => s.id))].sort()).toEqual(STEP_KINDS);
-    const unused = ASSETS.filter((asset) => !STEPS.some((step) => step.script.includes(readFileSync(asset, "utf8"))));
+    const unused = ASSETS.filter((asset) => ![...STEPS, ...PROBES].some((step) => step.script.includes(readFileSync(asset, "utf8"))));
     expect(unused).toEqual([]);
   });
 

@@ -1,12 +1,17 @@
 import { Arch } from "../../catalog/artifacts";
 import { DownloadsConfig } from "../../config/cluster";
-import { NetworkConfig } from "../../config/network";
+import { CniPluginsInstall, NetworkConfig } from "../../config/network";
 import { wantedPlugins } from "../../config/network-checks";
 import { scriptAsset } from "../node/shell";
 import { StepDefinition, StepNode } from "../node/step";
 import { resolveStepArtifact } from "../runtime/oci-runtimes-steps";
 
 export const CNI_PLUGINS_STEP = "cni-plugins-install";
+
+/** The apt spec kp_apt_install gets: any Debian revision of the upstream version. */
+export function cniPackageSpec(install: Extract<CniPluginsInstall, { from: "package" }>): string {
+  return `${install.name}=${install.version}*`;
+}
 
 /**
  * Installs the wanted reference plugins into binDir, each atomically, from the pinned release tarball
@@ -36,8 +41,8 @@ export function cniPluginsStep(network: NetworkConfig, node: StepNode & { readon
       break;
     }
     case "package":
-      Object.assign(vars, { KP_PACKAGE: `${install.name}=${install.version}*`, KP_PACKAGE_DIR: install.libDir });
-      source = `package ${install.name}=${install.version}*`;
+      Object.assign(vars, { KP_PACKAGE: cniPackageSpec(install), KP_PACKAGE_DIR: install.libDir });
+      source = `package ${cniPackageSpec(install)}`;
       break;
     case "none":
       source = "installed by something else";

@@ -14,6 +14,8 @@ export interface StepNode {
 export interface SecretPayload {
   /** For the plan: what is in it, e.g. "registry credentials for mirror.example.com". */
   readonly description: string;
+  /** Rendered files the step completes with the payload on the node, so their bytes are not in the plan. */
+  readonly completes?: readonly string[];
 }
 
 export interface StepDefinition {

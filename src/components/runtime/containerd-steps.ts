@@ -5,7 +5,7 @@ import { scriptAsset } from "../node/shell";
 import { serviceStepParts, StepDefinition, StepNode } from "../node/step";
 import { CONTAINERD_CONFIG_PATH, RenderedContainerd } from "./containerd-render";
 import { daemonInstallStep } from "./daemon-install";
-import { unitLimitsVars } from "./unit-limits";
+import { unitFilePath, unitLimitsVars } from "./unit-limits";
 import { NVIDIA_TOOLKIT_STEP, OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
 import { nvidiaToolkitStep } from "./nvidia-steps";
 import { CRICTL_STEP, crictlStep } from "./crictl-steps";
@@ -18,8 +18,10 @@ export const STEP_IDS = {
   crictl: CRICTL_STEP,
 } as const;
 
+export const CONTAINERD_UNIT = "containerd";
+
 /** containerd's health: the unit, the socket and the CRI plugin (containerd_healthy in containerd-lib.sh). */
-const service = (config: ContainerdConfig) => serviceStepParts("containerd", config.version, "containerd_healthy");
+const service = (config: ContainerdConfig) => serviceStepParts(CONTAINERD_UNIT, config.version, "containerd_healthy");
 
 const script = (name: string) => scriptAsset(__dirname, name);
 
@@ -57,7 +59,7 @@ function containerdInstallStep(input: ContainerdStepInput): StepDefinition {
     vars: { ...service(config).vars, KP_CONTAINERD_ADDRESS: config.address, KP_PREFIX: "" },
     release: (artifact, prefix) => ({
       vars: { KP_PREFIX: prefix },
-      files: [{ path: "/etc/systemd/system/containerd.service", content: containerdUnit(prefix), mode: 0o644 }],
+      files: [{ path: unitFilePath(CONTAINERD_UNIT), content: containerdUnit(prefix), mode: 0o644 }],
       summary: `containerd ${config.version} from ${artifact.url}`,
     }),
     body: [script("containerd-lib.sh"), service(config).library, script("containerd-install.sh")],
@@ -117,11 +119,11 @@ function containerdConfigureStep(input: ContainerdStepInput): StepDefinition {
       KP_RUNTIME_FILES: rendered.runtimeFiles.map((f) => f.path),
       KP_REGISTRY_FILES: rendered.registryFiles.map((f) => f.path),
       KP_RUNTIME_BINARIES: requiredBinaries(config.runtimes),
-      ...unitLimitsVars("containerd", rendered.unitLimits),
+      ...unitLimitsVars(CONTAINERD_UNIT, rendered.unitLimits),
     },
     files,
     body: [script("containerd-lib.sh"), service(config).library, script("containerd-configure.sh")],
-    ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.host).join(", ")}` } } : {}),
+    ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.host).join(", ")}`, completes: [CONTAINERD_CONFIG_PATH] } } : {}),
     dependsOn: [STEP_IDS.ociRuntimes, STEP_IDS.containerdInstall],
   };
 }

@@ -7,14 +7,16 @@ import { BUNDLE_FILES, BUNDLE_POLICY, crioUnit } from "./crio-bundle";
 import { CRICTL_YAML, CRIO_AUTH_FILE, CRIO_DROP_IN, CRIO_REGISTRIES, CRIO_SOCKET, RenderedCrio } from "./crio-render";
 import { CRIO_CONMON } from "./oci-runtimes";
 import { daemonInstallStep } from "./daemon-install";
-import { unitLimitsVars } from "./unit-limits";
+import { unitFilePath, unitLimitsVars } from "./unit-limits";
 import { OCI_RUNTIMES_STEP, ociRuntimesStep, requiredBinaries } from "./oci-runtimes-steps";
 import { nvidiaToolkitStep } from "./nvidia-steps";
 
 export const CRIO_STEP_IDS = { ociRuntimes: OCI_RUNTIMES_STEP, install: "crio-install", configure: "crio-configure" } as const;
 
+export const CRIO_UNIT = "crio";
+
 /** CRI-O's health: the unit and a CRI version call (crio_healthy in crio-lib.sh). */
-const service = (config: CrioConfig) => serviceStepParts("crio", config.version, "crio_healthy");
+const service = (config: CrioConfig) => serviceStepParts(CRIO_UNIT, config.version, "crio_healthy");
 
 const script = (name: string) => scriptAsset(__dirname, name);
 
@@ -46,7 +48,7 @@ function installStep(input: CrioStepInput): StepDefinition {
     vars: { ...common(config), KP_BUNDLE_FILES: [], KP_BUNDLE_POLICY: BUNDLE_POLICY },
     release: (bundle, prefix) => ({
       vars: { KP_BUNDLE_FILES: BUNDLE_FILES.map((f) => `${f.member}|${f.dest(prefix)}|${f.mode}`) },
-      files: [{ path: "/etc/systemd/system/crio.service", content: crioUnit(prefix), mode: 0o644 }],
+      files: [{ path: unitFilePath(CRIO_UNIT), content: crioUnit(prefix), mode: 0o644 }],
       summary: `CRI-O ${config.version} from the release bundle ${bundle.fileName}`,
     }),
     body: [script("crio-lib.sh"), service(config).library, script("crio-install.sh")],
@@ -72,7 +74,7 @@ function configureStep(input: CrioStepInput): StepDefinition {
       KP_CRIO_CONMON: CRIO_CONMON,
       KP_HAS_SECRET: hasSecret ? "1" : "0",
       KP_RUNTIME_BINARIES: requiredBinaries(config.runtimes),
-      ...unitLimitsVars("crio", rendered.unitLimits),
+      ...unitLimitsVars(CRIO_UNIT, rendered.unitLimits),
     },
     files: [rendered.dropIn, rendered.registriesConf, rendered.crictlYaml, ...(rendered.unitLimits ? [rendered.unitLimits] : [])],
     body: [script("crio-lib.sh"), service(config).library, script("crio-configure.sh")],

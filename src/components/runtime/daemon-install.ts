@@ -28,6 +28,12 @@ export interface DaemonInstallInput {
   readonly body: readonly string[];
 }
 
+/** The apt spec kp_apt_install gets: `name=version-glob`. */
+export function daemonPackageSpec(install: Extract<DaemonInstall, { from: "package" }>, version: string): string {
+  // Without an exact version, the glob still pins the upstream release the config is rendered for.
+  return `${install.name}=${install.version ?? `${version}*`}`;
+}
+
 /** The install step of a CRI daemon: the package (version-globbed), the verified release, or a check only. */
 export function daemonInstallStep(input: DaemonInstallInput): StepDefinition {
   const { install, version, label } = input;
@@ -43,8 +49,7 @@ export function daemonInstallStep(input: DaemonInstallInput): StepDefinition {
   let summary: string;
   switch (install.from) {
     case "package":
-      // Without an exact version, the glob still pins the upstream release the config is rendered for.
-      vars.KP_PACKAGE = `${install.name}=${install.version ?? `${version}*`}`;
+      vars.KP_PACKAGE = daemonPackageSpec(install, version);
       summary = `${label} ${version} from package ${vars.KP_PACKAGE}`;
       break;
     case "release": {

@@ -1,6 +1,9 @@
 import { ServiceLimits } from "../../config/daemon-settings";
 import { RenderedFile } from "../node/files";
 
+/** Where kubeplug puts the unit of a daemon it installs from a release. */
+export const unitFilePath = (unit: string): string => `/etc/systemd/system/${unit}.service`;
+
 /** Where a unit's limits drop-in goes; the configure step also needs it when there is none, to retire an old one. */
 export const unitLimitsPath = (unit: string): string => `/etc/systemd/system/${unit}.service.d/50-kubeplug-limits.conf`;
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+set -euo pipefail
+# kubeplug's drift probe: reports what a node has, for src/drift/compare.ts to hold against the plan.
+# Read-only: it writes no file, takes no lock and starts or stops nothing, so it can run beside an
+# apply. The header src/drift/probe.ts puts before this sets the arrays it reads:
+#   KP_PROBE_STEPS (ownership lists), KP_PROBE_FILES, KP_PROBE_PACKAGES, KP_PROBE_UNITS
+#   (UNIT=BINARY entries).
+# One tab-separated line per fact, then "end", so a report cut short is told from a complete one:
+#   owned STEP SHA256 PATH | file PATH STATE SHA256 MODE OWNER MTIME | package NAME STATUS VERSION
+#   unit NAME ACTIVE ENABLED STARTED VERSION-LINE | pending UNIT restart|reload | error MESSAGE
+export LC_ALL=C
+state_dir=/var/lib/kubeplug
+
+if [ "$(id -u)" != 0 ]; then
+  printf 'error\tthe probe must run as root (the login user needs passwordless sudo)\n'
+  exit 0
+fi
+
+declare -A seen=()
+paths=()
+for path in "${KP_PROBE_FILES[@]}"; do
+  seen[$path]=1
+  paths+=("$path")
+done
+
+# The hashes each step recorded when it last wrote its files; files only a list names are checked too.
+for step in "${KP_PROBE_STEPS[@]}"; do
+  list="$state_dir/owned/$step.list"
+  [ -f "$list" ] || continue
+  while read -r recorded path; do
+    [ -n "$path" ] || continue
+    printf 'owned\t%s\t%s\t%s\n' "$step" "$recorded" "$path"
+    if [ -z "${seen[$path]:-}" ]; then
+      seen[$path]=1
+      paths+=("$path")
+    fi
+  done <"$list"
+done
+
+for path in "${paths[@]}"; do
+  if [ -L "$path" ] || { [ -e "$path" ] && [ ! -f "$path" ]; }; then
+    printf 'file\t%s\tother\t-\t-\t-\t-\n' "$path"
+  elif [ -f "$path" ]; then
+    printf 'file\t%s\tfile\t%s\t%s\n' "$path" "$(sha256sum "$path" | cut -d' ' -f1)" "$(stat -c $'%a\t%U:%G\t%Y' "$path")"
+  else
+    printf 'file\t%s\tmissing\t-\t-\t-\t-\n' "$path"
+  fi
+done
+
+for name in "${KP_PROBE_PACKAGES[@]}"; do
+  if row=$(dpkg-query -W -f='${db:Status-Status}\t${Version}' "$name" 2>/dev/null); then
+    printf 'package\t%s\t%s\n' "$name" "$row"
+  else
+    printf 'package\t%s\tnot-installed\t-\n' "$name"
+  fi
+done
+
+for entry in "${KP_PROBE_UNITS[@]}"; do
+  unit=${entry%%=*}
+  binary=${entry#*=}
+  active=$(systemctl is-active "$unit" 2>/dev/null || true)
+  enabled=$(systemctl is-enabled "$unit" 2>/dev/null || true)
+  started=$(systemctl show -p ActiveEnterTimestamp --value "$unit" 2>/dev/null || true)
+  if [ -n "$started" ] && [ "$active" = active ]; then started=$(date -d "$started" +%s 2>/dev/null || echo 0); else started=0; fi
+  version=-
+  if command -v "$binary" >/dev/null 2>&1; then version=$("$binary" --version 2>/dev/null | head -n 1 | tr '\t' ' ' || true); fi
+  printf 'unit\t%s\t%s\t%s\t%s\t%s\n' "$unit" "${active:-unknown}" "${enabled:-unknown}" "$started" "${version:--}"
+  # Markers the daemon steps leave until a restart (or reload) they recorded has fully happened (service.sh).
+  [ ! -f "$state_dir/$unit.restart-pending" ] || printf 'pending\t%s\trestart\n' "$unit"
+  [ ! -f "$state_dir/$unit.reload-pending" ] || printf 'pending\t%s\treload\n' "$unit"
+done
+
+printf 'end\n'
