@@ -95,7 +95,7 @@ describe.skipIf(skip)(`a runtime swap in waves on 7 real test nodes${skip ? ` (s
     const report = await scenarios.apply("waves: fault in wave 2", toCrio(), { stateFile });
     expect(report.ok).toBe(false);
     const failed = command(report, "node3-swap-stop-old");
-    expect(failed.status).toBe("failed");
+    expect(failed.status, failures(report)).toBe("failed");
     expect(failed.stderr).toContain("kubeplug[node3/swap-stop-old]: error: injected test fault");
     expect(failed.stdout).toMatch(/rolled back to containerd 1\.6\.20 \(containerd:\/\/1\.6\.20\), uncordoned/);
     for (const name of ["node1", "node2", "node4"]) expect(command(report, `${name}-swap-start`).status, name).toBe("ok");
@@ -116,7 +116,7 @@ describe.skipIf(skip)(`a runtime swap in waves on 7 real test nodes${skip ? ` (s
   it("without a new attempt, the failed phase refuses to run again; it names the rollback and how to retry", async () => {
     const report = await scenarios.apply("waves: re-run without a new attempt", toCrio(), { stateFile });
     expect(report.ok).toBe(false);
-    expect(command(report, "node3-swap-stop-old").stderr).toContain("raise swap.attempt");
+    expect(command(report, "node3-swap-stop-old").stderr, failures(report)).toContain("raise swap.attempt");
     expect(command(report, "node5-swap-drain").status).toBe("skipped");
     scenarios.last().lost = "nothing";
   });
@@ -125,7 +125,7 @@ describe.skipIf(skip)(`a runtime swap in waves on 7 real test nodes${skip ? ` (s
     await on("node5", "mkdir -p /run/kubeplug && echo 'swap-repoint 1 kill' >/run/kubeplug/fault-injection");
     const killed = await scenarios.apply("waves: attempt 2, node5 killed in swap-repoint", toCrio(2), { stateFile });
     expect(killed.ok).toBe(false);
-    expect(command(killed, "node5-swap-repoint").status).toBe("failed");
+    expect(command(killed, "node5-swap-repoint").status, failures(killed)).toBe("failed");
     expect(command(killed, "node7-swap-drain").status).toBe("skipped");
     expect(reported("node3")).toBe(`cri-o://${CRIO_VERSION}`);
     // Between runtimes: no rollback ran (the step was killed), the kubelet is stopped, the node cordoned.
