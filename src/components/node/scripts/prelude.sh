@@ -54,7 +54,15 @@ kp_skip() {
 }
 
 # Fails the step with a message naming the node and the step, after running the step's rollback.
+# In a subshell (a command or process substitution, a pipeline part; set -E hands them the ERR trap)
+# it only hands the message to the step's own shell: a rollback run from there would undo the node
+# while the step went on, as a process substitution's failure never stops its reader.
 kp_fail() {
+  if [ "$BASHPID" != "$$" ]; then
+    printf '%s\n' "$*" >"${KP_STAGE:-$KP_RUN_DIR}/subshell-failure" 2>/dev/null || true
+    kill -USR1 "$$" 2>/dev/null || true
+    exit 1
+  fi
   printf 'kubeplug[%s/%s]: error: %s\n' "$KP_NODE" "$KP_STEP" "$*" >&2 2>/dev/null || true
   kp_log_line "error: $*"
   if [ "$KP_FAILING" = 0 ] && [ -n "$KP_ROLLBACK_HOOK" ]; then
@@ -82,6 +90,7 @@ kp_begin() {
   # A dropped SSH session must not kill a step halfway: finish (or roll back) and report in the log.
   trap '' HUP PIPE
   trap 'kp_on_err "$LINENO" "$?" "$BASH_COMMAND"' ERR
+  trap 'kp_fail "$(cat "${KP_STAGE:-$KP_RUN_DIR}/subshell-failure" 2>/dev/null || echo "a subshell of the step failed")"' USR1
   [ "$(id -u)" = 0 ] || kp_fail "must run as root (the login user needs passwordless sudo)"
   mkdir -p "$KP_STATE_DIR/owned" "$KP_LOG_DIR" "$KP_RUN_DIR"
   chmod 0700 "$KP_STATE_DIR" "$KP_RUN_DIR"

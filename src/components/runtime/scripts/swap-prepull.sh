@@ -9,7 +9,9 @@ images=("$KP_SWAP_SANDBOX_IMAGE")
 listed=$(kp_kubectl get pods --all-namespaces --field-selector "spec.nodeName=$KP_NODE" \
   -o 'jsonpath={range .items[*]}{range .spec.initContainers[*]}{.image}{"\n"}{end}{range .spec.containers[*]}{.image}{"\n"}{end}{end}' 2>&1) ||
   kp_fail "kubectl get pods on $KP_NODE failed: $(kp_cause "$listed")"
-mapfile -t -O 1 images < <(printf '%s\n' "$listed" | sed '/^$/d' | sort -u | grep -vxF "$KP_SWAP_SANDBOX_IMAGE")
+# A node whose pods need no image but the sandbox's leaves grep nothing to print (exit 1).
+others=$(printf '%s\n' "$listed" | sed '/^$/d' | sort -u | { grep -vxF "$KP_SWAP_SANDBOX_IMAGE" || true; })
+if [ -n "$others" ]; then mapfile -t -O 1 images <<<"$others"; fi
 
 # containerd: ctr in the CRI's namespace, through the same hosts.toml the CRI uses; CRI-O: crictl.
 present() {
