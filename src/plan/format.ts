@@ -1,10 +1,13 @@
 import { ConfigWarning, formatProblem } from "../errors";
 import { ClusterPlan } from "./cluster-plan";
 import { FileChange, OutputDiff } from "./output-dir";
-import { CNI_PROVIDER_FILE, RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
+import { CNI_PROVIDER_FILE, NodeOutline, RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
 import { StoragePlan } from "./storage-plan";
 import { PoolSwapPlan } from "./swap-plan";
 import { driverFile, SNAPSHOT_CLASSES_FILE, SNAPSHOTTER_FILE, STORAGE_CLASSES_FILE } from "./storage-tree";
+
+/** A cluster plan as the plan text reads it: every node's outline, none of its scripts. */
+export type PlanOutline = Omit<ClusterPlan, "nodes"> & { readonly nodes: readonly NodeOutline[] };
 
 const MARK: Record<FileChange, string> = { added: "+", changed: "~", removed: "-", unchanged: " " };
 
@@ -18,7 +21,7 @@ export interface PlanText {
  * The plan a reviewer reads: per pool, per node, per step, whether it changes compared with the
  * previous render and which node files change.
  */
-export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readonly ConfigWarning[], outDir: string, onlyNode?: string): PlanText {
+export function formatPlan(plan: PlanOutline, diff: OutputDiff, warnings: readonly ConfigWarning[], outDir: string, onlyNode?: string): PlanText {
   const lines: string[] = [];
   let changedSteps = 0;
   let totalSteps = 0;

@@ -9,12 +9,29 @@ export interface OutputFile {
   readonly executable?: boolean;
 }
 
-export function stepFileName(index: number, step: NodeStepSpec): string {
+/** What the plan text reads of a step: no script, and of its files only the paths. */
+export type StepOutline = Pick<NodeStepSpec, "id" | "phase" | "summary" | "secret"> & { readonly files: readonly { readonly path: string }[] };
+
+/** What the plan text reads of a node: its config, pool and step outlines. */
+export interface NodeOutline extends Pick<NodePlan, "node" | "pool"> {
+  readonly steps: readonly StepOutline[];
+}
+
+/** A node plan without its scripts and file contents, to keep while its files are written and let go. */
+export function nodeOutline(node: NodePlan): NodeOutline {
+  return {
+    node: node.node,
+    pool: node.pool,
+    steps: node.steps.map((s) => ({ id: s.id, phase: s.phase, summary: s.summary, secret: s.secret, files: s.files.map((f) => ({ path: f.path })) })),
+  };
+}
+
+export function stepFileName(index: number, step: Pick<NodeStepSpec, "id">): string {
   return `${String(index + 1).padStart(2, "0")}-${step.id}`;
 }
 
 /** Every output path one step owns: its script, its stdin note, and the files it installs. */
-export function stepOutputPaths(node: NodePlan, index: number, step: NodeStepSpec): string[] {
+export function stepOutputPaths(node: NodeOutline, index: number, step: StepOutline): string[] {
   const base = `nodes/${node.node.name}`;
   const name = stepFileName(index, step);
   return [
@@ -32,10 +49,17 @@ export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
   return new Map([...clusterFiles(plan), ...plan.nodes.flatMap((node) => [...nodeFiles(node)])]);
 }
 
-/** planToTree one node at a time, for a writer that drops each node's files before the next is rendered. */
-export function* plannerFiles(planner: ClusterPlanner): Generator<[string, OutputFile]> {
+/**
+ * planToTree one node at a time, for a writer that drops each node's files before the next is
+ * rendered; `rendered` sees each node plan once its files are out.
+ */
+export function* plannerFiles(planner: ClusterPlanner, rendered?: (node: NodePlan) => void): Generator<[string, OutputFile]> {
   yield* clusterFiles(planner.cluster);
-  for (let i = 0; i < planner.nodeCount; i++) yield* nodeFiles(planner.planNode(i));
+  for (let i = 0; i < planner.nodeCount; i++) {
+    const node = planner.planNode(i);
+    yield* nodeFiles(node);
+    rendered?.(node);
+  }
 }
 
 /** The files of cluster objects: RuntimeClasses, the CNI provider's charts, storage. */
