@@ -15,7 +15,10 @@ export interface OutputDiff {
 
 interface RenderState {
   readonly format: 1;
+  /** Each file's sha256. */
   readonly files: Record<string, string>;
+  /** The fingerprint of each file that had one when its hash was taken: the same one again means the same hash. */
+  readonly fingerprints?: Record<string, string>;
 }
 
 function readState(dir: string): RenderState | undefined {
@@ -40,12 +43,13 @@ export function diffOutput(dir: string, files: OutputFiles): OutputDiff {
  * go before the next; returns the diff and each file's hash for the next render's state.
  */
 function compare(dir: string, files: OutputFiles, visit?: (path: string, file: OutputFile, change: FileChange) => void): { diff: OutputDiff; hashes: Map<string, string> } {
-  const previous = readState(dir)?.files;
+  const state = readState(dir);
+  const previous = state?.files;
   const changes = new Map<string, FileChange>();
   const hashes = new Map<string, string>();
   for (const [path, file] of files) {
-    const hash = sha256(file.content);
     const before = previous?.[path];
+    const hash = before !== undefined && file.fingerprint !== undefined && state?.fingerprints?.[path] === file.fingerprint ? before : sha256(file.content);
     const change = before === undefined ? "added" : before === hash ? "unchanged" : "changed";
     changes.set(path, change);
     hashes.set(path, hash);
@@ -59,7 +63,9 @@ function compare(dir: string, files: OutputFiles, visit?: (path: string, file: O
 export function writeOutput(dir: string, files: OutputFiles): OutputDiff {
   mkdirSync(dir, { recursive: true });
   const made = new Set<string>();
+  const fingerprints: Record<string, string> = {};
   const { diff, hashes } = compare(dir, files, (path, file, change) => {
+    if (file.fingerprint !== undefined) fingerprints[path] = file.fingerprint;
     const target = join(dir, path);
     if (change === "unchanged" && existsSync(target)) return;
     const parent = dirname(target);
@@ -74,10 +80,14 @@ export function writeOutput(dir: string, files: OutputFiles): OutputDiff {
     rmSync(target, { force: true });
     pruneEmptyDirs(dirname(target), dir);
   }
-  const state: Record<string, string> = {};
-  for (const path of [...hashes.keys()].sort()) state[path] = hashes.get(path)!;
-  writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 1, files: state } satisfies RenderState, null, 1) + "\n");
+  const state = sorted(Object.fromEntries(hashes));
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 1, files: state, fingerprints: sorted(fingerprints) } satisfies RenderState, null, 1) + "\n");
   return diff;
+}
+
+/** The same record with its keys in order, so the state file does not change with the order files came in. */
+function sorted(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function pruneEmptyDirs(from: string, root: string): void {

@@ -7,6 +7,8 @@ import { storageTree } from "./storage-tree";
 export interface OutputFile {
   readonly content: string;
   readonly executable?: boolean;
+  /** Equal fingerprints mean equal content (a step script's contentHash), so a diff need not hash the content again. */
+  readonly fingerprint?: string;
 }
 
 /** What the plan text reads of a step: no script, and of its files only the paths. */
@@ -93,7 +95,7 @@ function nodeFiles(node: NodePlan): Map<string, OutputFile> {
   });
   node.steps.forEach((step, i) => {
     const name = stepFileName(i, step);
-    tree.set(`${base}/steps/${name}.sh`, { content: step.script, executable: true });
+    tree.set(`${base}/steps/${name}.sh`, { content: step.script, executable: true, fingerprint: step.contentHash });
     if (step.secret) {
       tree.set(`${base}/steps/${name}.stdin.txt`, {
         content: `This step reads ${step.secret.description} on stdin.\nThe values come from secret config at pulumi up and are never written to the render output.\n`,
