@@ -3,11 +3,11 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigProblem, formatProblem, KubeplugConfigError } from "../errors";
 import { closest } from "../config/suggest";
-import { planCluster } from "../plan/cluster-plan";
+import { clusterPlanner } from "../plan/cluster-plan";
 import { formatPlan } from "../plan/format";
 import { diffOutput, writeOutput } from "../plan/output-dir";
 import { localEnvironment, preflight } from "../plan/preflight";
-import { planToTree } from "../plan/render-tree";
+import { NodeOutline, nodeOutline, plannerFiles } from "../plan/render-tree";
 import { loadStack } from "../plan/stack-files";
 
 const USAGE = `usage: npm run render -- --stack NAME [--out DIR] [--node NAME] [--check]
@@ -55,20 +55,25 @@ export function main(argv: readonly string[], projectDir = process.cwd(), localM
   try {
     const loaded = loadStack(projectDir, args.stack);
     const local = preflight(loaded.config, localMachine);
-    const plan = planCluster(loaded.config, local);
-    if (args.node && !plan.nodes.some((n) => n.node.name === args.node)) {
-      process.stderr.write(`${unknownNodeMessage(args.node, args.stack, plan.nodes.map((n) => n.node.name))}\n`);
+    const planner = clusterPlanner(loaded.config, local);
+    const names = loaded.config.cluster.nodes.map((n) => n.name);
+    if (args.node && !names.includes(args.node)) {
+      process.stderr.write(`${unknownNodeMessage(args.node, args.stack, names)}\n`);
       return 64;
     }
-    const tree = planToTree(plan);
+    // Each node's files are written as it is rendered; only its outline stays for the plan text.
+    const outlines: NodeOutline[] = [];
+    const files = plannerFiles(planner, (node) => outlines.push(nodeOutline(node)));
     let diff;
     try {
-      diff = args.check ? diffOutput(outDir, tree) : writeOutput(outDir, tree);
+      diff = args.check ? diffOutput(outDir, files) : writeOutput(outDir, files);
     } catch (error) {
+      // A step that cannot be rendered is not a write failure: only the file system's errors carry a code.
+      if (!(error as NodeJS.ErrnoException).code) throw error;
       process.stderr.write(`cannot write the render to ${shown}: ${(error as Error).message}\n`);
       return 1;
     }
-    const text = formatPlan(plan, diff, loaded.warnings, shown, args.node);
+    const text = formatPlan({ ...planner.cluster, nodes: outlines }, diff, loaded.warnings, shown, args.node);
     process.stdout.write(text.text + localProblems(local.problems));
     if (args.check) {
       const differs = [...diff.changes.values()].some((c) => c !== "unchanged");

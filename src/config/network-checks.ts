@@ -1,6 +1,6 @@
 import { Arch, DownloadSettings } from "../catalog/artifacts";
 import { containerdFeatures } from "../catalog/containerd-features";
-import { cidrContains, cidrsOverlap, isNetworkAddress, parseCidr } from "../util/cidr";
+import { cidrContains, firstOverlaps, isNetworkAddress, parseCidr } from "../util/cidr";
 import { CHAINED_TYPES, ConflistConfig, hostBitsMessage, MIN_SPEC, REFERENCE_PLUGIN_TYPES } from "./cni-conflist";
 import { versionAtLeast } from "../util/version";
 import { Locator } from "./findings";
@@ -161,17 +161,21 @@ function checkRanges(list: ConflistConfig, at: Locator, podCIDR: ReturnType<type
 
 /** Node pod subnets: valid network addresses (host-local takes them as its range), inside the pod CIDR, and never overlapping another node's. */
 function checkNodeSubnets(cluster: NetworkCluster, podCIDR: ReturnType<typeof parseCidr>, clusterAt: Locator): void {
-  const subnets: { index: number; cidr: NonNullable<ReturnType<typeof parseCidr>> }[] = [];
+  const parsed = cluster.nodes.map((node) => (node.podCIDR ? parseCidr(node.podCIDR) : undefined));
+  const withSubnet = parsed.flatMap((cidr, i) => (cidr ? [i] : []));
+  const clashes = new Map<number, number>();
+  firstOverlaps(withSubnet.map((i) => parsed[i]!)).forEach((first, k) => {
+    if (first !== undefined) clashes.set(withSubnet[k]!, withSubnet[first]!);
+  });
   cluster.nodes.forEach((node, i) => {
     if (!node.podCIDR) return;
     const here = clusterAt.child("nodes", i, "podCIDR");
-    const cidr = parseCidr(node.podCIDR);
+    const cidr = parsed[i];
     if (!cidr) return here.problem(`"${node.podCIDR}" is not a CIDR such as "10.244.1.0/24"`);
     if (!isNetworkAddress(cidr)) here.problem(hostBitsMessage(node.podCIDR));
     if (podCIDR && !cidrContains(podCIDR, cidr)) here.problem(`"${node.podCIDR}" is outside kubeplug:network.podCIDR ${podCIDR.text}`);
-    const clash = subnets.find((s) => cidrsOverlap(s.cidr, cidr));
-    if (clash) here.problem(`"${node.podCIDR}" overlaps nodes[${clash.index}].podCIDR ${clash.cidr.text} (${cluster.nodes[clash.index]!.name}, pool ${cluster.nodes[clash.index]!.pool})`);
-    subnets.push({ index: i, cidr });
+    const clash = clashes.get(i);
+    if (clash !== undefined) here.problem(`"${node.podCIDR}" overlaps nodes[${clash}].podCIDR ${parsed[clash]!.text} (${cluster.nodes[clash]!.name}, pool ${cluster.nodes[clash]!.pool})`);
   });
 }
 

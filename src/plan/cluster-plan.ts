@@ -70,12 +70,25 @@ export interface ClusterPlan {
 
 const ROOT = "kubeplug:cluster";
 
+/** A plan whose nodes are rendered one at a time, so a caller that writes each node's files can drop them before the next. */
+export interface ClusterPlanner {
+  readonly cluster: Omit<ClusterPlan, "nodes">;
+  readonly nodeCount: number;
+  planNode(index: number): NodePlan;
+}
+
 /**
  * The only place a cluster is composed: every node's steps, how to reach each node, and every
  * cluster object. Pure: no I/O, no Pulumi. Throws KubeplugConfigError for what only rendering shows.
  * `local` (from preflight) gives the host keys of known_hosts files; without it those stay unresolved.
  */
 export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPlan {
+  const planner = clusterPlanner(config, local);
+  return { ...planner.cluster, nodes: Array.from({ length: planner.nodeCount }, (_, i) => planner.planNode(i)) };
+}
+
+/** planCluster with each node's steps rendered only when asked for. */
+export function clusterPlanner(config: StackConfig, local?: LocalFacts): ClusterPlanner {
   const { cluster } = config;
   const findings = new Findings();
   const context = { cgroupDriver: cluster.kubelet.cgroupDriver, cni: config.network.cni, downloads: cluster.downloads };
@@ -94,7 +107,8 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
   const byName = new Map(pools.map((p, i) => [p.name, { runtime: p, pool: cluster.pools[i]! }]));
   const swaps = planSwaps(cluster, byName);
   const waits = drainWaits(swaps);
-  const nodes = cluster.nodes.map((node, i): NodePlan => {
+  const planNode = (i: number): NodePlan => {
+    const node = cluster.nodes[i]!;
     const { runtime, pool } = byName.get(node.pool)!;
     const stepNode = { name: node.name, arch: node.arch };
     const prepared = withStoragePrepare(runtime.steps(stepNode), storageNeeds.get(node.name) ?? [], stepNode);
@@ -109,17 +123,20 @@ export function planCluster(config: StackConfig, local?: LocalFacts): ClusterPla
         ...(config.networkManaged ? tagged("network", networkSteps(config.network, { ...stepNode, pool: node.pool, podCIDR: node.podCIDR }, cluster.downloads)) : []),
       ],
     };
-  });
+  };
   const classes = classInputs(cluster);
   const provider = config.networkManaged ? config.network.provider : undefined;
   return {
-    stack: config.stack,
-    pools,
-    nodes,
-    runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes.map(withManifest),
-    ...(provider ? { cniProvider: planCniProvider(provider) } : {}),
-    storage,
-    swaps,
+    cluster: {
+      stack: config.stack,
+      pools,
+      runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes.map(withManifest),
+      ...(provider ? { cniProvider: planCniProvider(provider) } : {}),
+      storage,
+      swaps,
+    },
+    nodeCount: cluster.nodes.length,
+    planNode,
   };
 }
 

@@ -1,10 +1,13 @@
 import { ConfigWarning, formatProblem } from "../errors";
 import { ClusterPlan } from "./cluster-plan";
 import { FileChange, OutputDiff } from "./output-dir";
-import { CNI_PROVIDER_FILE, RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
+import { CNI_PROVIDER_FILE, NodeOutline, RUNTIME_CLASSES_FILE, stepFileName, stepOutputPaths } from "./render-tree";
 import { StoragePlan } from "./storage-plan";
 import { PoolSwapPlan } from "./swap-plan";
 import { driverFile, SNAPSHOT_CLASSES_FILE, SNAPSHOTTER_FILE, STORAGE_CLASSES_FILE } from "./storage-tree";
+
+/** A cluster plan as the plan text reads it: every node's outline, none of its scripts. */
+export type PlanOutline = Omit<ClusterPlan, "nodes"> & { readonly nodes: readonly NodeOutline[] };
 
 const MARK: Record<FileChange, string> = { added: "+", changed: "~", removed: "-", unchanged: " " };
 
@@ -18,12 +21,13 @@ export interface PlanText {
  * The plan a reviewer reads: per pool, per node, per step, whether it changes compared with the
  * previous render and which node files change.
  */
-export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readonly ConfigWarning[], outDir: string, onlyNode?: string): PlanText {
+export function formatPlan(plan: PlanOutline, diff: OutputDiff, warnings: readonly ConfigWarning[], outDir: string, onlyNode?: string): PlanText {
   const lines: string[] = [];
   let changedSteps = 0;
   let totalSteps = 0;
   const nodes = plan.nodes.filter((n) => !onlyNode || n.node.name === onlyNode);
   const stepCount = nodes.reduce((sum, n) => sum + n.steps.length, 0);
+  const removed = removedNodeFiles(diff);
   lines.push(`kubeplug render: stack ${plan.stack} -> ${outDir}`);
   lines.push(`  ${nodes.length} node(s) in ${plan.pools.length} pool(s), ${stepCount} node step(s)`);
   for (const pool of plan.pools) {
@@ -46,10 +50,7 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
           const change = diff.changes.get(path) ?? "added";
           if (diff.hadPrevious && change !== "unchanged" && path.startsWith(prefix)) lines.push(`        ${MARK[change]} ${path.slice(prefix.length)}`);
         }
-        const removedPrefix = `${prefix}/`;
-        for (const [path, change] of diff.changes) {
-          if (change === "removed" && path.startsWith(removedPrefix) && i === node.steps.length - 1) lines.push(`        - ${path.slice(prefix.length)}`);
-        }
+        if (i === node.steps.length - 1) for (const path of removed.get(node.node.name) ?? []) lines.push(`        - ${path.slice(prefix.length)}`);
         if (step.secret) lines.push(`        stdin: ${step.secret.description} (secret, not rendered)`);
       });
     }
@@ -82,6 +83,19 @@ export function formatPlan(plan: ClusterPlan, diff: OutputDiff, warnings: readon
       : `${changedSteps} of ${totalSteps} step(s) new or changed (${compared})`;
   lines.push("", summary);
   return { text: lines.join("\n") + "\n", changedSteps, totalSteps };
+}
+
+/** Files gone from each node's files/ folder since the previous render, grouped once rather than searched for per step. */
+function removedNodeFiles(diff: OutputDiff): Map<string, string[]> {
+  const byNode = new Map<string, string[]>();
+  for (const [path, change] of diff.changes) {
+    const match = change === "removed" ? /^nodes\/([^/]+)\/files\//.exec(path) : null;
+    if (!match) continue;
+    const paths = byNode.get(match[1]!) ?? [];
+    paths.push(path);
+    byNode.set(match[1]!, paths);
+  }
+  return byNode;
 }
 
 /** The swap before it runs: old -> new, the waves with their nodes, one node's phases, what stays for a rollback. */

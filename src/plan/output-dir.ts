@@ -15,7 +15,10 @@ export interface OutputDiff {
 
 interface RenderState {
   readonly format: 1;
+  /** Each file's sha256. */
   readonly files: Record<string, string>;
+  /** The fingerprint of each file that had one when its hash was taken: the same one again means the same hash. */
+  readonly fingerprints?: Record<string, string>;
 }
 
 function readState(dir: string): RenderState | undefined {
@@ -27,39 +30,64 @@ function readState(dir: string): RenderState | undefined {
   }
 }
 
-/** Compares a tree with the last render in `dir` without writing anything. */
-export function diffOutput(dir: string, tree: ReadonlyMap<string, OutputFile>): OutputDiff {
-  const previous = readState(dir)?.files;
-  const changes = new Map<string, FileChange>();
-  for (const [path, file] of tree) {
-    const before = previous?.[path];
-    changes.set(path, before === undefined ? "added" : before === sha256(file.content) ? "unchanged" : "changed");
-  }
-  for (const path of Object.keys(previous ?? {})) if (!tree.has(path)) changes.set(path, "removed");
-  return { hadPrevious: previous !== undefined, changes };
+/** The files of a render, by path: a whole tree, or plannerFiles one node at a time. */
+export type OutputFiles = Iterable<readonly [string, OutputFile]>;
+
+/** Compares a render with the last one in `dir` without writing anything. */
+export function diffOutput(dir: string, files: OutputFiles): OutputDiff {
+  return compare(dir, files).diff;
 }
 
-/** Writes a tree into `dir`, removing files of the previous render that are gone; returns the diff. */
-export function writeOutput(dir: string, tree: ReadonlyMap<string, OutputFile>): OutputDiff {
-  const diff = diffOutput(dir, tree);
+/**
+ * Compares each file with the last render in `dir` as it comes, so a caller can write it and let it
+ * go before the next; returns the diff and each file's hash for the next render's state.
+ */
+function compare(dir: string, files: OutputFiles, visit?: (path: string, file: OutputFile, change: FileChange) => void): { diff: OutputDiff; hashes: Map<string, string> } {
+  const state = readState(dir);
+  const previous = state?.files;
+  const changes = new Map<string, FileChange>();
+  const hashes = new Map<string, string>();
+  for (const [path, file] of files) {
+    const before = previous?.[path];
+    const hash = before !== undefined && file.fingerprint !== undefined && state?.fingerprints?.[path] === file.fingerprint ? before : sha256(file.content);
+    const change = before === undefined ? "added" : before === hash ? "unchanged" : "changed";
+    changes.set(path, change);
+    hashes.set(path, hash);
+    visit?.(path, file, change);
+  }
+  for (const path of Object.keys(previous ?? {})) if (!hashes.has(path)) changes.set(path, "removed");
+  return { diff: { hadPrevious: previous !== undefined, changes }, hashes };
+}
+
+/** Writes a render into `dir`, removing files of the previous render that are gone; returns the diff. */
+export function writeOutput(dir: string, files: OutputFiles): OutputDiff {
   mkdirSync(dir, { recursive: true });
-  for (const [path, change] of diff.changes) {
+  const made = new Set<string>();
+  const fingerprints: Record<string, string> = {};
+  const { diff, hashes } = compare(dir, files, (path, file, change) => {
+    if (file.fingerprint !== undefined) fingerprints[path] = file.fingerprint;
     const target = join(dir, path);
-    if (change === "removed") {
-      rmSync(target, { force: true });
-      pruneEmptyDirs(dirname(target), dir);
-      continue;
-    }
-    const file = tree.get(path)!;
-    if (change === "unchanged" && existsSync(target)) continue;
-    mkdirSync(dirname(target), { recursive: true });
+    if (change === "unchanged" && existsSync(target)) return;
+    const parent = dirname(target);
+    if (!made.has(parent)) mkdirSync(parent, { recursive: true });
+    made.add(parent);
     writeFileSync(target, file.content);
     chmodSync(target, file.executable ? 0o755 : 0o644);
+  });
+  for (const [path, change] of diff.changes) {
+    if (change !== "removed") continue;
+    const target = join(dir, path);
+    rmSync(target, { force: true });
+    pruneEmptyDirs(dirname(target), dir);
   }
-  const files: Record<string, string> = {};
-  for (const path of [...tree.keys()].sort()) files[path] = sha256(tree.get(path)!.content);
-  writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 1, files } satisfies RenderState, null, 1) + "\n");
+  const state = sorted(Object.fromEntries(hashes));
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 1, files: state, fingerprints: sorted(fingerprints) } satisfies RenderState, null, 1) + "\n");
   return diff;
+}
+
+/** The same record with its keys in order, so the state file does not change with the order files came in. */
+function sorted(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function pruneEmptyDirs(from: string, root: string): void {

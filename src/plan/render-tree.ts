@@ -1,20 +1,39 @@
 import yaml from "js-yaml";
 import { NodeStepSpec } from "../components/node/step";
-import { ClusterPlan, NodePlan } from "./cluster-plan";
+import { ClusterPlan, ClusterPlanner, NodePlan } from "./cluster-plan";
 import { storageTree } from "./storage-tree";
 
 /** A file of the render output, by path relative to the output directory. */
 export interface OutputFile {
   readonly content: string;
   readonly executable?: boolean;
+  /** Equal fingerprints mean equal content (a step script's contentHash), so a diff need not hash the content again. */
+  readonly fingerprint?: string;
 }
 
-export function stepFileName(index: number, step: NodeStepSpec): string {
+/** What the plan text reads of a step: no script, and of its files only the paths. */
+export type StepOutline = Pick<NodeStepSpec, "id" | "phase" | "summary" | "secret"> & { readonly files: readonly { readonly path: string }[] };
+
+/** What the plan text reads of a node: its config, pool and step outlines. */
+export interface NodeOutline extends Pick<NodePlan, "node" | "pool"> {
+  readonly steps: readonly StepOutline[];
+}
+
+/** A node plan without its scripts and file contents, to keep while its files are written and let go. */
+export function nodeOutline(node: NodePlan): NodeOutline {
+  return {
+    node: node.node,
+    pool: node.pool,
+    steps: node.steps.map((s) => ({ id: s.id, phase: s.phase, summary: s.summary, secret: s.secret, files: s.files.map((f) => ({ path: f.path })) })),
+  };
+}
+
+export function stepFileName(index: number, step: Pick<NodeStepSpec, "id">): string {
   return `${String(index + 1).padStart(2, "0")}-${step.id}`;
 }
 
 /** Every output path one step owns: its script, its stdin note, and the files it installs. */
-export function stepOutputPaths(node: NodePlan, index: number, step: NodeStepSpec): string[] {
+export function stepOutputPaths(node: NodeOutline, index: number, step: StepOutline): string[] {
   const base = `nodes/${node.node.name}`;
   const name = stepFileName(index, step);
   return [
@@ -29,6 +48,24 @@ export const CNI_PROVIDER_FILE = "cluster/cni-provider.yaml";
 
 /** Lays a plan out as files: what a reviewer reads and what `pulumi up` would put on each node. */
 export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
+  return new Map([...clusterFiles(plan), ...plan.nodes.flatMap((node) => [...nodeFiles(node)])]);
+}
+
+/**
+ * planToTree one node at a time, for a writer that drops each node's files before the next is
+ * rendered; `rendered` sees each node plan once its files are out.
+ */
+export function* plannerFiles(planner: ClusterPlanner, rendered?: (node: NodePlan) => void): Generator<[string, OutputFile]> {
+  yield* clusterFiles(planner.cluster);
+  for (let i = 0; i < planner.nodeCount; i++) {
+    const node = planner.planNode(i);
+    yield* nodeFiles(node);
+    rendered?.(node);
+  }
+}
+
+/** The files of cluster objects: RuntimeClasses, the CNI provider's charts, storage. */
+function clusterFiles(plan: ClusterPlanner["cluster"]): Map<string, OutputFile> {
   const tree = new Map<string, OutputFile>();
   if (plan.runtimeClasses.length > 0) {
     const docs = plan.runtimeClasses.map((rc) => yaml.dump(rc.manifest, { noRefs: true, sortKeys: true }));
@@ -42,30 +79,34 @@ export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
     });
   }
   for (const [path, content] of storageTree(plan.storage)) tree.set(path, { content });
-  for (const node of plan.nodes) {
-    const base = `nodes/${node.node.name}`;
-    tree.set(`${base}/node.json`, {
-      content: JSON.stringify(
-        { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: sshSummary(node), steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
-        null,
-        2,
-      ) + "\n",
-    });
-    node.steps.forEach((step, i) => {
-      const name = stepFileName(i, step);
-      tree.set(`${base}/steps/${name}.sh`, { content: step.script, executable: true });
-      if (step.secret) {
-        tree.set(`${base}/steps/${name}.stdin.txt`, {
-          content: `This step reads ${step.secret.description} on stdin.\nThe values come from secret config at pulumi up and are never written to the render output.\n`,
-        });
-      }
-      for (const file of step.files) {
-        const existing = tree.get(`${base}/files${file.path}`);
-        if (existing && existing.content !== file.content) throw new Error(`two steps on ${node.node.name} write ${file.path} differently`);
-        tree.set(`${base}/files${file.path}`, { content: file.content });
-      }
-    });
-  }
+  return tree;
+}
+
+/** One node's files: node.json, its step scripts and stdin notes, and the files its steps install. */
+function nodeFiles(node: NodePlan): Map<string, OutputFile> {
+  const tree = new Map<string, OutputFile>();
+  const base = `nodes/${node.node.name}`;
+  tree.set(`${base}/node.json`, {
+    content: JSON.stringify(
+      { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: sshSummary(node), steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
+      null,
+      2,
+    ) + "\n",
+  });
+  node.steps.forEach((step, i) => {
+    const name = stepFileName(i, step);
+    tree.set(`${base}/steps/${name}.sh`, { content: step.script, executable: true, fingerprint: step.contentHash });
+    if (step.secret) {
+      tree.set(`${base}/steps/${name}.stdin.txt`, {
+        content: `This step reads ${step.secret.description} on stdin.\nThe values come from secret config at pulumi up and are never written to the render output.\n`,
+      });
+    }
+    for (const file of step.files) {
+      const existing = tree.get(`${base}/files${file.path}`);
+      if (existing && existing.content !== file.content) throw new Error(`two steps on ${node.node.name} write ${file.path} differently`);
+      tree.set(`${base}/files${file.path}`, { content: file.content });
+    }
+  });
   return tree;
 }
 

@@ -36,9 +36,12 @@ export function parseCidr(text: string): Cidr | undefined {
   return { family: ip.family, address: ip.value, prefix, text };
 }
 
+function hostBits(family: 4 | 6, prefix: number): bigint {
+  return (1n << BigInt(BITS[family] - prefix)) - 1n;
+}
+
 function mask(family: 4 | 6, prefix: number): bigint {
-  const bits = BigInt(BITS[family]);
-  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
+  return ((1n << BigInt(BITS[family])) - 1n) ^ hostBits(family, prefix);
 }
 
 /** host-local refuses a subnet whose host bits are set ("10.0.0.1/24"). */
@@ -75,8 +78,37 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   return outer.family === inner.family && outer.prefix <= inner.prefix && (inner.address & mask(outer.family, outer.prefix)) === (outer.address & mask(outer.family, outer.prefix));
 }
 
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  return cidrContains(a, b) || cidrContains(b, a);
+/**
+ * For each prefix, the lowest earlier position whose prefix overlaps it (undefined: none), as a
+ * pairwise scan would find, in O(n log n). Two prefixes overlap exactly when one contains the other,
+ * so sorted by start address (wider first) they nest like brackets: a prefix overlaps the prefixes
+ * open around it (its ancestors) and the prefixes opened inside it (its descendants).
+ */
+export function firstOverlaps(cidrs: readonly Cidr[]): (number | undefined)[] {
+  const ranges = cidrs.map((cidr, index) => {
+    const start = cidr.address & mask(cidr.family, cidr.prefix);
+    return { index, family: cidr.family, start, end: start | hostBits(cidr.family, cidr.prefix), ancestors: Infinity, descendants: Infinity };
+  });
+  const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+  const order = [...ranges].sort((a, b) => a.family - b.family || compare(a.start, b.start) || compare(b.end, a.end) || a.index - b.index);
+  // The ranges around the current one, innermost last; each lowest index found is carried inward (ancestors) or outward (descendants).
+  const open: typeof ranges = [];
+  const close = () => {
+    const done = open.pop()!;
+    const parent = open.at(-1);
+    if (parent) parent.descendants = Math.min(parent.descendants, done.index, done.descendants);
+  };
+  for (const range of order) {
+    while (open.length > 0 && (open.at(-1)!.family !== range.family || open.at(-1)!.end < range.start)) close();
+    const parent = open.at(-1);
+    if (parent) range.ancestors = Math.min(parent.index, parent.ancestors);
+    open.push(range);
+  }
+  while (open.length > 0) close();
+  return ranges.map((r) => {
+    const first = Math.min(r.ancestors, r.descendants);
+    return first < r.index ? first : undefined;
+  });
 }
 
 export function ipInCidr(ip: string, cidr: Cidr): boolean {

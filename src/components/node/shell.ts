@@ -17,9 +17,10 @@ export function bashAssignment(name: string, value: ScriptVar): string {
 /** A quoted heredoc feeding `command`; the delimiter is chosen so the content cannot end it early. */
 export function heredoc(command: string, content: string, delimiterBase: string): string {
   if (!content.endsWith("\n")) throw new Error(`heredoc content for "${command}" must end with a newline`);
-  const lines = new Set(content.split("\n"));
+  // A line of its own: at the start or after a newline, and (the content ends with one) before a newline.
+  const isLine = (text: string) => content.startsWith(`${text}\n`) || content.includes(`\n${text}\n`);
   let delimiter = delimiterBase;
-  for (let i = 1; lines.has(delimiter); i++) delimiter = `${delimiterBase}_${i}`;
+  for (let i = 1; isLine(delimiter); i++) delimiter = `${delimiterBase}_${i}`;
   return `${command} <<'${delimiter}'\n${content}${delimiter}\n`;
 }
 

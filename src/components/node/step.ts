@@ -88,7 +88,8 @@ export function buildNodeStep(definition: StepDefinition): NodeStepSpec {
   const template = [header, PRELUDE(), "\nkp_begin\n", staging, ...body, "\nkp_end\n"].join("");
   const contentHash = sha256(template);
   const script = template.replace(HASH_PLACEHOLDER, contentHash);
-  if (Buffer.byteLength(script) > MAX_SCRIPT_BYTES) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit, so only a long script is worth counting in bytes.
+  if (script.length * 3 > MAX_SCRIPT_BYTES && Buffer.byteLength(script) > MAX_SCRIPT_BYTES) {
     throw new Error(`node step ${definition.node.name}/${definition.id} renders to ${Buffer.byteLength(script)} bytes, over the ${MAX_SCRIPT_BYTES}-byte limit of one SSH command`);
   }
   return { ...rest, script, contentHash };
