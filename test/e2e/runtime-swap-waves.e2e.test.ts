@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { StandinApiServer, startStandinApiServer } from "../support/standin-apis
 import { missingTools } from "../support/tools";
 import { command, failures, finishBed, onNode, Scenarios, Stack, waitForFreeBridge } from "./harness/scenarios";
 import { crioBundle, CRIO_VERSION, StandinRelease } from "./standins/artifacts";
-import { installKubeletStandin } from "./standins/kubelet";
+import { installKubectl, installKubeletStandin, standinNodeStatus } from "./standins/kubelet";
 import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 
 // Issue "runtime swap", waves: 7 booted Debian nodes (systemd-nspawn) in one pool move from
@@ -42,17 +42,9 @@ describe.skipIf(skip)(`a runtime swap in waves on 7 real test nodes${skip ? ` (s
       host: bed.hostAddress,
       nodes: NODES.map((n) => ({ name: n.name })),
       pods: NODES.map((n) => ({ namespace: "default", name: `web-${n.name}`, nodeName: n.name, ownerKind: "ReplicaSet" as const, ownerName: "web" })),
-      nodeStatus: (name) => {
-        const file = join(bed!.nodes.find((n) => n.name === name)!.rootDir, "var/lib/kubelet/standin-status.json");
-        const status = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { running: boolean; containerRuntimeVersion: string }) : undefined;
-        return { ready: status?.running ?? false, containerRuntimeVersion: status?.containerRuntimeVersion ?? "", kubeletVersion: "v1.35.0" };
-      },
+      nodeStatus: standinNodeStatus(bed),
     });
-    for (const node of bed.nodes) {
-      mkdirSync(join(node.rootDir, "etc/kubernetes"), { recursive: true });
-      copyFileSync("/usr/bin/kubectl", join(node.rootDir, "usr/bin/kubectl"));
-      api.writeKubeconfig(join(node.rootDir, "etc/kubernetes/admin.conf"));
-    }
+    installKubectl(bed, api);
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import { missingTools } from "../support/tools";
 import { command, failures, finishBed, onNode, Scenarios, Stack, waitForFreeBridge, withCrictlStandin } from "./harness/scenarios";
 import { runSpec } from "./harness/run-step";
 import { crioBundle, CRIO_VERSION, StandinRelease } from "./standins/artifacts";
-import { installCriDockerdStandin, installKubeletStandin, kubeletEvents, KubeletStandinFiles } from "./standins/kubelet";
+import { installCriDockerdStandin, installKubectl, installKubeletStandin, kubeletEvents, KubeletStandinFiles, standinNodeStatus } from "./standins/kubelet";
 import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 
 // Issue "runtime swap": one node per move, on booted Debian nodes (systemd-nspawn), applied by the
@@ -43,7 +43,6 @@ describe.skipIf(skip)(`runtime swaps on real test nodes, with a stand-in kubelet
   let api: StandinApiServer | undefined;
 
   const on = (node: string, script: string) => onNode(bed!, node, script);
-  const rootOf = (node: string) => bed!.nodes.find((n) => n.name === node)!.rootDir;
   const image = (name: string) => `${registry!.host}/kubeplug/${name}:1`;
 
   beforeAll(async () => {
@@ -65,17 +64,9 @@ describe.skipIf(skip)(`runtime swaps on real test nodes, with a stand-in kubelet
       ]),
       pdbs: [{ namespace: "default", name: "db", selector: { app: "db" }, disruptionsAllowed: 0 }],
       daemonSets: [{ namespace: "kube-system", name: "agent", images: [image("agent")] }],
-      nodeStatus: (name) => {
-        const file = join(rootOf(name), "var/lib/kubelet/standin-status.json");
-        const status = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { running: boolean; containerRuntimeVersion: string; kubeletVersion: string }) : undefined;
-        return { ready: status?.running ?? false, containerRuntimeVersion: status?.containerRuntimeVersion ?? "", kubeletVersion: status?.kubeletVersion ?? "v1.35.0" };
-      },
+      nodeStatus: standinNodeStatus(bed),
     });
-    for (const node of bed.nodes) {
-      mkdirSync(join(node.rootDir, "etc/kubernetes"), { recursive: true });
-      copyFileSync("/usr/bin/kubectl", join(node.rootDir, "usr/bin/kubectl"));
-      api.writeKubeconfig(join(node.rootDir, "etc/kubernetes/admin.conf"));
-    }
+    installKubectl(bed, api);
   });
 
   afterAll(async () => {

@@ -8,8 +8,9 @@
  *   await installKubeletStandin(bed, node, { kubeadmFlags: "--container-runtime-endpoint=unix:///run/crio/crio.sock" }, { start: true });
  *   (await kubeletStatus(node))?.containerRuntimeVersion   // "cri-o://1.36.3"
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { NodeStatusReport, StandinApiServer } from "../../support/standin-apiserver";
 import type { Testbed, TestbedNode } from "../testbed";
 
 const HERE = __dirname;
@@ -152,4 +153,25 @@ export function kubeletEvents(node: TestbedNode): KubeletEvent[] {
       const match = /^(\d+) (start|stop|refused)(?: (.*))?$/.exec(line);
       return match ? [{ ns: BigInt(match[1]!), event: match[2] as KubeletEvent["event"], detail: match[3] ?? "" }] : [];
     });
+}
+
+/**
+ * For the STAND-IN API server: each node's status as its stand-in kubelet last wrote it (not Ready
+ * before the first start), as a real kubelet would report it.
+ */
+export function standinNodeStatus(bed: Testbed): (name: string) => NodeStatusReport {
+  return (name) => {
+    const file = join(bed.nodes.find((n) => n.name === name)!.rootDir, KUBELET_STATUS_FILE);
+    const status = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as KubeletStandinStatus) : undefined;
+    return { ready: status?.running ?? false, containerRuntimeVersion: status?.containerRuntimeVersion ?? "", kubeletVersion: status?.kubeletVersion ?? "v1.35.0" };
+  };
+}
+
+/** The real kubectl and an admin.conf for the stand-in API server on every node, where the swap phases look for them by default. */
+export function installKubectl(bed: Testbed, api: StandinApiServer): void {
+  for (const node of bed.nodes) {
+    mkdirSync(join(node.rootDir, "etc/kubernetes"), { recursive: true });
+    copyFileSync("/usr/bin/kubectl", join(node.rootDir, "usr/bin/kubectl"));
+    api.writeKubeconfig(join(node.rootDir, "etc/kubernetes/admin.conf"));
+  }
 }
