@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan, ConnectionFacts, NodePlan, StepGroup } from "../plan/cluster-plan";
 import { resolveLocalPath } from "../plan/preflight";
 import { NodeConnection } from "./node/connection";
-import { NodeStep, PlannedNode, StepDirectory } from "./node/node-step";
+import { NodeLibraries, NodeStep, PlannedNode, StepDirectory } from "./node/node-step";
 import { SecretValues } from "./node/secret-payload";
 import { NodeNetwork } from "./network/node-network";
 import { CniProvider } from "./network/providers/provider";
@@ -74,11 +74,12 @@ export class Cluster extends pulumi.ComponentResource {
     const networks: Record<string, NodeNetwork> = {};
     const stepsByNode: Record<string, readonly NodeStep[]> = {};
     const directory = new StepDirectory();
+    const libraries = new NodeLibraries("", this);
     for (const pool of plan.pools) {
       const nodes = plan.nodes.filter((n) => n.pool.name === pool.name);
       if (nodes.length === 0) continue;
       const planned = (group: StepGroup): PlannedNode[] =>
-        nodes.map((n) => ({ name: n.node.name, connection: nodeConnection(n.connection, readKey), steps: n.steps.filter((s) => s.group === group), directory }));
+        nodes.map((n) => ({ name: n.node.name, connection: nodeConnection(n.connection, readKey), steps: n.steps.filter((s) => s.group === group), directory, libraries }));
       const runtime = RUNTIME_COMPONENTS[pool.kind](pool.name, { fromPlan: { runtime: pool, nodes: planned("runtime") }, ...(args.secrets ? { secrets: args.secrets } : {}) }, { parent: this });
       runtimes[pool.name] = runtime;
       Object.assign(stepsByNode, runtime.nodeSteps);

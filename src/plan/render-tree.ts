@@ -1,4 +1,5 @@
 import yaml from "js-yaml";
+import { stepLibrary } from "../components/node/library";
 import { NodeStepSpec } from "../components/node/step";
 import { ClusterPlan, ClusterPlanner, NodePlan } from "./cluster-plan";
 import { storageTree } from "./storage-tree";
@@ -45,6 +46,8 @@ export function stepOutputPaths(node: NodeOutline, index: number, step: StepOutl
 
 export const RUNTIME_CLASSES_FILE = "cluster/runtime-classes.yaml";
 export const CNI_PROVIDER_FILE = "cluster/cni-provider.yaml";
+/** The step library's installer, the same for every node: `bash library/install.sh NODE_NAME` as root before a node's steps. */
+export const LIBRARY_FILE = "library/install.sh";
 
 /** Lays a plan out as files: what a reviewer reads and what `pulumi up` would put on each node. */
 export function planToTree(plan: ClusterPlan): Map<string, OutputFile> {
@@ -64,9 +67,11 @@ export function* plannerFiles(planner: ClusterPlanner, rendered?: (node: NodePla
   }
 }
 
-/** The files of cluster objects: RuntimeClasses, the CNI provider's charts, storage. */
+/** The files every node shares (the step library) and those of cluster objects: RuntimeClasses, the CNI provider's charts, storage. */
 function clusterFiles(plan: ClusterPlanner["cluster"]): Map<string, OutputFile> {
   const tree = new Map<string, OutputFile>();
+  const library = stepLibrary();
+  tree.set(LIBRARY_FILE, { content: library.installer, executable: true, fingerprint: library.installerHash });
   if (plan.runtimeClasses.length > 0) {
     const docs = plan.runtimeClasses.map((rc) => yaml.dump(rc.manifest, { noRefs: true, sortKeys: true }));
     tree.set(RUNTIME_CLASSES_FILE, { content: `# Managed by kubeplug: applied with the Kubernetes API after the node steps.\n---\n${docs.join("---\n")}` });
@@ -88,7 +93,7 @@ function nodeFiles(node: NodePlan): Map<string, OutputFile> {
   const base = `nodes/${node.node.name}`;
   tree.set(`${base}/node.json`, {
     content: JSON.stringify(
-      { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: sshSummary(node), steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
+      { name: node.node.name, pool: node.pool.name, address: node.node.address, arch: node.node.arch, roles: node.node.roles, ssh: sshSummary(node), library: node.steps.length > 0 ? { file: `../../${LIBRARY_FILE}`, hash: stepLibrary().hash } : undefined, steps: node.steps.map((s, i) => ({ file: `steps/${stepFileName(i, s)}.sh`, id: s.id, phase: s.phase, dependsOn: s.dependsOn, contentHash: s.contentHash })) },
       null,
       2,
     ) + "\n",

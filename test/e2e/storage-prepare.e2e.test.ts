@@ -8,6 +8,7 @@ import { DriverPrerequisites, mergePrerequisites, storagePrepareStep } from "../
 import { startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
 import { finishBed, onNode, Scenarios, waitForFreeBridge } from "./harness/scenarios";
 import { CommandRun } from "./harness/report";
+import { installLibrary } from "./harness/run-step";
 
 // Issue 12 (node prerequisites of CSI drivers) on a booted Debian node (systemd-nspawn); the step runs
 // as its NodeStep's Command would (harness/run-step.ts), since no stack plans it yet:
@@ -228,6 +229,7 @@ describe.skipIf(skip)(`storage-prepare on a real test node${skip ? ` (skipped: $
 
   it("power loss while dpkg unpacks (the step's whole session SIGKILLed): the next run replays dpkg's journal and finishes the install", async () => {
     await purge();
+    await installLibrary(bed!, "node1");
     await onNode(bed!, "node1", "cat > /root/storage-prepare.sh", buildNodeStep(step()).script);
     // A unit of its own: its cgroup holds the step, apt-get, dpkg and the maintainer scripts (apt puts
     // dpkg in a session of its own), and systemctl kill SIGKILLs all of them at once, as a power loss stops them.

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parse } from "smol-toml";
+import { libraryInstallCommand, stepLibrary } from "../../src/components/node/library";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { networkSteps } from "../../src/components/network/network-steps";
 import { renderConflists } from "../../src/components/network/cni-conflist";
@@ -114,8 +115,10 @@ interface StepRun {
   result: { node: string; step: string; changed: string[]; restarted: string[] } | undefined;
 }
 
-/** Runs a rendered step as `pulumi up` does on a node: `bash <script>` as root. */
+/** Runs a rendered step as `pulumi up` does on a node: `bash <script>` as root, after the step library install its NodeLibrary runs first. */
 function runStep(work: string, step: NodeStepSpec): StepRun {
+  const library = spawnSync("bash", ["-c", libraryInstallCommand("stdin", "root", step.node.name)], { input: stepLibrary().installer, encoding: "utf8" });
+  if (library.status !== 0) throw new Error(`the step library install exited with ${library.status}: ${library.stderr}`);
   const file = join(work, "steps", `${step.id}.sh`);
   mkdirSync(join(work, "steps"), { recursive: true });
   writeFileSync(file, step.script, { mode: 0o600 });

@@ -43,7 +43,7 @@ describe("agent: true under mocks", () => {
   it("two login sessions (two SSH_AUTH_SOCK values) give identical resource inputs, without the socket", async () => {
     const first = await commandInputs(sockets[0]!);
     const second = await commandInputs(sockets[1]!);
-    expect(Object.keys(first).sort()).toEqual(["a1", "a2"].flatMap((n) => ["containerd-configure", "containerd-install", "crictl-install", "node-prepare", "oci-runtimes-install"].map((s) => `${n}-${s}`)).sort());
+    expect(Object.keys(first).sort()).toEqual(["a1", "a2"].flatMap((n) => ["containerd-configure", "containerd-install", "crictl-install", "node-library", "node-prepare", "oci-runtimes-install"].map((s) => `${n}-${s}`)).sort());
     expect(second).toEqual(first);
     for (const inputs of Object.values(first)) {
       expect(JSON.stringify(inputs)).not.toMatch(/agent\.(1111|2222)|agentSocketPath/);

@@ -11,7 +11,7 @@ import { ClassNode } from "../../src/config/runtime-class-selection";
 import { KubeplugConfigError } from "../../src/errors";
 import { planGoldenCase } from "../support/golden-cases";
 import { plannedCommands, rawStack, root, runtimeArgs, STAND_IN_HOST_KEY as hostKey } from "../support/component-args";
-import { recordResources, RecordedResources, unwrapSecret } from "../support/pulumi-mocks";
+import { recordResources, RecordedResources, stepCommands, unwrapSecret } from "../support/pulumi-mocks";
 
 // Each component a program can import on its own, under mocks (the Pulumi engine cannot run here).
 // The standalone path must give exactly the steps planCluster gives the same settings in a stack.
@@ -76,7 +76,7 @@ beforeAll(async () => {
   // configure, crictl), and two nodes with two CNI steps each.
   // Commands register after their dependencies resolve; their inputs arrive after that.
   await recorded.settled(({ ofType }) => {
-    expect(ofType(COMMAND)).toHaveLength(19);
+    expect(stepCommands(ofType(COMMAND))).toHaveLength(19);
     for (const c of ofType(COMMAND)) expect(c.inputs.connection).toBeDefined();
   });
   warnings = warn.mock.calls.map((c) => String(c[0]));

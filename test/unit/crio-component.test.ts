@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CrioRuntime } from "../../src/components/runtime/crio";
 import { plannedCommands, rawStack, runtimeArgs } from "../support/component-args";
 import { planGoldenCase } from "../support/golden-cases";
-import { recordResources, RecordedResources, unwrapSecret } from "../support/pulumi-mocks";
+import { recordResources, RecordedResources, stepCommands, unwrapSecret } from "../support/pulumi-mocks";
 
 // CrioRuntime imported on its own, under mocks (the Pulumi engine cannot run here).
 const COMMAND = "command:remote:Command";
@@ -12,14 +12,14 @@ beforeAll(async () => {
   ({ recorded } = await recordResources("crio", () => new CrioRuntime("p", runtimeArgs(rawStack("test/golden/cases/crio-full.yaml")))));
   // Commands register after their dependencies resolve; their inputs arrive after that.
   await recorded.settled(({ ofType }) => {
-    expect(ofType(COMMAND)).toHaveLength(4);
+    expect(stepCommands(ofType(COMMAND))).toHaveLength(4);
     for (const c of ofType(COMMAND)) expect(c.inputs.connection).toBeDefined();
   });
 });
 
 describe("CrioRuntime on its own", () => {
   it("runs the steps planCluster plans for the same pool (crio-full)", () => {
-    const commands = Object.fromEntries(recorded.ofType(COMMAND).map((c) => [c.name, c.inputs.create]));
+    const commands = Object.fromEntries(stepCommands(recorded.ofType(COMMAND)).map((c) => [c.name, c.inputs.create]));
     expect(commands).toEqual(plannedCommands(planGoldenCase("crio-full"), "runtime"));
   });
 

@@ -6,7 +6,7 @@ import { GOLDEN_CASES, GOLDEN_DIR, planGoldenCase } from "../support/golden-case
 
 // Golden files pin what lands on a node: every installed file byte for byte, and each step's
 // variables (packages, URLs, checksums, paths). The script bodies are pinned by shellcheck and the
-// real-node tests instead, so a prelude fix does not rewrite every golden.
+// real-node tests instead, so a prelude fix does not rewrite every golden (nor does the step library hash, KP_LIB).
 // UPDATE_GOLDEN=1 npm run test:unit rewrites them; review the diff like code.
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
@@ -14,7 +14,7 @@ function stepVariables(step: NodeStepSpec): string {
   const lines = step.script.split("\n");
   const start = lines.findIndex((l) => l.startsWith("KP_NODE="));
   const end = lines.findIndex((l, i) => i > start && !l.startsWith("KP_"));
-  return lines.slice(start, end).filter((l) => !l.startsWith("KP_SCRIPT_HASH=")).join("\n") + "\n";
+  return lines.slice(start, end).filter((l) => !l.startsWith("KP_SCRIPT_HASH=") && !l.startsWith("KP_LIB=")).join("\n") + "\n";
 }
 
 function expectedFiles(name: string): Map<string, string> {

@@ -13,8 +13,8 @@ describe("CNI node steps under mocks (own bridge conflist, per-node pod subnets)
   it("adds a NodeNetwork per pool with plugins before conflists on every node", () => {
     expect(program.ofType("kubeplug:network:NodeNetwork").map((n) => [n.name, n.parent])).toEqual([["workers-network", "network"]]);
     for (const node of ["w1", "w2"]) {
-      expect(program.get("kubeplug:node:NodeStep", `${node}-cni-plugins-install`).dependsOn).toEqual([]);
-      expect(program.get("kubeplug:node:NodeStep", `${node}-cni-conflist`).dependsOn).toEqual([`${node}-cni-plugins-install`]);
+      expect(program.get("kubeplug:node:NodeStep", `${node}-cni-plugins-install`).dependsOn).toEqual([`${node}-node-library`]);
+      expect(program.get("kubeplug:node:NodeStep", `${node}-cni-conflist`).dependsOn).toEqual([`${node}-node-library`, `${node}-cni-plugins-install`]);
     }
   });
 
@@ -44,7 +44,8 @@ describe("host keys from a known_hosts file (ssh.knownHostsFile) under mocks", (
 
   it("pins every Command to the key the file lists for its node, ssh-ed25519 first, hashed names included", () => {
     const commands = program.ofType("command:remote:Command");
-    expect(commands).toHaveLength(14);
+    // 7 steps and the step library's install per node.
+    expect(commands).toHaveLength(16);
     for (const command of commands) {
       const node = command.name.split("-")[0] as keyof typeof KEYS;
       expect((unwrapSecret(command.inputs.connection).value as Record<string, unknown>).hostKey).toBe(KEYS[node]);

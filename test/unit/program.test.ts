@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackFile } from "../../src/config/stack";
+import { libraryInstallCommand, libraryUploadPath, stepLibrary } from "../../src/components/node/library";
 import { remoteCommand } from "../../src/components/node/step";
 import { planCluster } from "../../src/plan/cluster-plan";
 import { MockedProgram, runMockedProgram, unwrapSecret } from "../support/pulumi-mocks";
@@ -36,11 +37,30 @@ describe("Pulumi program under mocks (3 nodes, 2 pools)", () => {
 
   it("orders each node's steps: node-prepare first, runtimes and containerd install before configure", () => {
     for (const node of ["node1", "node2", "node3"]) {
-      expect(step(`${node}-node-prepare`)!.dependsOn).toEqual([]);
-      expect(step(`${node}-oci-runtimes-install`)!.dependsOn).toEqual([`${node}-node-prepare`]);
-      expect(step(`${node}-containerd-install`)!.dependsOn).toEqual([`${node}-node-prepare`]);
-      expect(step(`${node}-crictl-install`)!.dependsOn).toEqual([`${node}-node-prepare`]);
-      expect(step(`${node}-containerd-configure`)!.dependsOn.sort()).toEqual([`${node}-containerd-install`, `${node}-oci-runtimes-install`]);
+      const library = `${node}-node-library`;
+      expect(step(`${node}-node-prepare`)!.dependsOn).toEqual([library]);
+      expect(step(`${node}-oci-runtimes-install`)!.dependsOn).toEqual([library, `${node}-node-prepare`]);
+      expect(step(`${node}-containerd-install`)!.dependsOn).toEqual([library, `${node}-node-prepare`]);
+      expect(step(`${node}-crictl-install`)!.dependsOn).toEqual([library, `${node}-node-prepare`]);
+      expect(step(`${node}-containerd-configure`)!.dependsOn.sort()).toEqual([`${node}-containerd-install`, library, `${node}-oci-runtimes-install`]);
+    }
+  });
+
+  it("installs the step library once per node, uploaded as a file asset (its hash, not its text, in state), before every step of the node", async () => {
+    const library = stepLibrary();
+    expect(ofType("kubeplug:node:NodeLibrary").map((l) => [l.name, l.parent])).toEqual(["node1", "node2", "node3"].map((n) => [`${n}-node-library`, "mock3"]));
+    for (const node of ["node1", "node2", "node3"]) {
+      const upload = program.get("command:remote:CopyToRemote", `${node}-node-library-upload`);
+      expect(upload.inputs.remotePath).toBe(libraryUploadPath());
+      expect(upload.inputs.triggers).toEqual([library.installerHash]);
+      const path = await (upload.inputs.source as { path: Promise<string> }).path;
+      expect(path).toBe(`.kubeplug/library-${library.installerHash}.sh`);
+      expect(readFileSync(path, "utf8")).toBe(library.installer);
+      const install = program.get("command:remote:Command", `${node}-node-library`);
+      expect(install.dependsOn).toEqual([`${node}-node-library-upload`]);
+      expect(install.inputs.create).toBe(libraryInstallCommand(libraryUploadPath(), "root", node));
+      expect(install.inputs.triggers).toEqual([library.hash]);
+      for (const nodeStep of ofType("kubeplug:node:NodeStep").filter((s) => s.name.startsWith(`${node}-`))) expect(nodeStep.dependsOn).toContain(`${node}-node-library`);
     }
   });
 

@@ -112,7 +112,8 @@ describe("runtime swap waves, as the Pulumi SDK orders them under mocks (a stand
   it("no drain of a wave starts before every node of the previous wave has finished its swap", { timeout: 60_000 }, () => {
     const { started, finished } = engineOrder(VALUES);
     const startedAt = (name: string) => started.indexOf(name);
-    expect(started).toHaveLength(9 * 11);
+    // 11 steps per node, each after its node's step library install.
+    expect(started).toHaveLength(9 * 12);
     const order = ["w1", "w3", "w5", "w7", "cp1", "cp2"];
     const previous: Record<string, string[]> = { w3: ["w1", "w2"], w5: ["w3", "w4"], w7: ["w5", "w6"], cp1: ["w7"], cp2: ["cp1"] };
     for (const node of order.slice(1)) {

@@ -14,7 +14,9 @@ import { loadStack } from "../../src/plan/stack-files";
 import { planCluster } from "../../src/plan/cluster-plan";
 import { expectedState } from "../../src/drift/expected";
 import { probeScript } from "../../src/drift/probe";
+import { stepLibrary } from "../../src/components/node/library";
 import { GOLDEN_CASES, planGoldenCase } from "../support/golden-cases";
+import { inlineLibrary } from "../support/inline-library";
 import { missingTools } from "../support/tools";
 
 const ROOT = join(__dirname, "..", "..");
@@ -38,12 +40,18 @@ const STEP_KINDS = [...new Set([NODE_PREPARE_STEP, STORAGE_PREPARE_STEP, ...Obje
 const STEPS = [...GOLDEN_CASES.map(planGoldenCase), planCluster(loadStack(ROOT, "dev").config)].flatMap((plan, p) =>
   plan.nodes
     .filter((node, i, nodes) => nodes.findIndex((other) => other.pool.name === node.pool.name) === i)
-    .flatMap((node) => node.steps.map((step) => ({ id: step.id, script: step.script, file: join(dir, `${p}-${node.node.name}-${step.id}.sh`) }))),
+    .flatMap((node) => node.steps.map((step) => ({ id: step.id, script: inlineLibrary(step.script), file: join(dir, `${p}-${node.node.name}-${step.id}.sh`) }))),
 );
 
 /** The drift probe as sent to the dev stack's nodes (src/drift/probe.ts): not a step, so listed apart. */
 const DEV = loadStack(ROOT, "dev").config;
 const PROBES = expectedState(DEV, planCluster(DEV)).map((node) => ({ script: probeScript(node), file: join(dir, `probe-${node.node}.sh`) }));
+
+/** What travels besides the steps as shellcheck saw them: the step library's installer, and a step as sent, sourcing its fragments. */
+const AS_SENT = [
+  { script: stepLibrary().installer, file: join(dir, "library-installer.sh") },
+  { script: planCluster(DEV).nodes[0]!.steps[0]!.script, file: join(dir, "step-as-sent.sh") },
+];
 
 /** shellcheck's findings for the files listed, NUL-separated, in `list`: several processes at once, as the check is CPU-bound. */
 function shellcheck(list: string): string {
@@ -62,9 +70,9 @@ function listFile(name: string, files: readonly string[]): string {
 }
 
 describe.skipIf(skip)(`rendered node scripts pass shellcheck${skip ? ` (skipped: ${skip})` : ""}`, () => {
-  it("every step of every golden case and of the dev stack, and the drift probe, is clean at style level", { timeout: 120_000 }, () => {
-    for (const step of [...STEPS, ...PROBES]) writeFileSync(step.file, step.script);
-    expect(shellcheck(listFile("steps.list", [...STEPS, ...PROBES].map((s) => s.file)))).toBe("");
+  it("every step of every golden case and of the dev stack, the drift probe and the step library installer, is clean at style level", { timeout: 120_000 }, () => {
+    for (const step of [...STEPS, ...PROBES, ...AS_SENT]) writeFileSync(step.file, step.script);
+    expect(shellcheck(listFile("steps.list", [...STEPS, ...PROBES, ...AS_SENT].map((s) => s.file)))).toBe("");
   });
 
   it(`the rendered steps cover every step kind (${STEP_KINDS.join(", ")}) and every script under src/`, () => {

@@ -7,6 +7,7 @@ import { NodePrerequisites } from "../../src/catalog/storage/types";
 import { NODE_PREPARE_STEP } from "../../src/components/node/prepare-steps";
 import { buildNodeStep } from "../../src/components/node/step";
 import { ISCSI_INITIATOR_FILE, mergePrerequisites, STORAGE_PREPARE_STEP, storagePrepareStep } from "../../src/components/node/storage-prepare-steps";
+import { inlineLibrary } from "../support/inline-library";
 import { missingTools } from "../support/tools";
 
 const none: NodePrerequisites = { packages: [], modules: [], filesystems: [], services: [], iscsiInitiator: false };
@@ -96,7 +97,8 @@ describe("storagePrepareStep", () => {
     ]) {
       expect(script).toContain(`\n${line}\n`);
     }
-    expect(script).toContain("# shellcheck shell=bash\n# What the CSI drivers' node plugins need on the host itself");
+    expect(script).toContain('\nsource "$KP_LIB/node/storage-prepare.sh"\n');
+    expect(inlineLibrary(script)).toContain("# shellcheck shell=bash\n# What the CSI drivers' node plugins need on the host itself");
   });
 
   it("asks for no initiator and no helpers when no driver needs them", () => {
@@ -117,7 +119,7 @@ describe.skipIf(skip)(`the rendered storage-prepare script passes shellcheck${sk
     ["nothing to do", mergePrerequisites([])],
   ])("%s", (_, merged) => {
     const file = join(dir, "storage-prepare.sh");
-    writeFileSync(file, buildNodeStep(storagePrepareStep(NODE, merged)).script);
+    writeFileSync(file, inlineLibrary(buildNodeStep(storagePrepareStep(NODE, merged)).script));
     expect(() => execFileSync("shellcheck", ["-S", "style", "-s", "bash", file], { encoding: "utf8" })).not.toThrow();
   });
 });

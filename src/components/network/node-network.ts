@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DownloadsInput, NetworkInput } from "../../config/input-types";
 import { NetworkComponentNode, planNetworkComponent } from "../../plan/component-plans";
 import { NodeConnection } from "../node/connection";
-import { connectPlanned, createNodeSteps, NodeStep, PlannedNode, warnAll } from "../node/node-step";
+import { connectPlanned, createNodeSteps, NodeLibraries, NodeStep, PlannedNode, warnAll } from "../node/node-step";
 
 export interface NetworkNode extends NetworkComponentNode {
   readonly name: string;
@@ -38,7 +38,8 @@ export class NodeNetwork extends pulumi.ComponentResource {
     const planned = "fromPlan" in args ? { nodes: args.fromPlan.nodes, warnings: [] } : plannedNetwork(args);
     super("kubeplug:network:NodeNetwork", name, {}, opts);
     warnAll(planned.warnings, this);
-    this.nodeSteps = Object.fromEntries(planned.nodes.map((node) => [node.name, createNodeSteps(node, undefined, this)]));
+    const libraries = new NodeLibraries(`${name}-`, this);
+    this.nodeSteps = Object.fromEntries(planned.nodes.map((node) => [node.name, createNodeSteps(node, undefined, this, libraries)]));
     this.registerOutputs({});
   }
 }

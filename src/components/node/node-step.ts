@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { becomeFor, commandConnection, NodeConnection } from "./connection";
 import { ConfigWarning } from "../../errors";
+import { libraryInstallCommand, libraryInstallerFile, libraryUploadPath, stepLibrary } from "./library";
 import { NodeStepSpec, remoteCommand, StepRef } from "./step";
 
 export interface NodeStepArgs {
@@ -64,6 +65,59 @@ export class NodeStep extends pulumi.ComponentResource {
 }
 
 /**
+ * A node's step library (library.ts): the installer uploaded as a file asset, so state keeps its
+ * hash and not its text, then run as root. Every step of the node waits for it and refuses to run
+ * without it.
+ */
+export class NodeLibrary extends pulumi.ComponentResource {
+  readonly command: command.remote.Command;
+
+  constructor(name: string, args: { readonly node: string; readonly connection: NodeConnection }, opts?: pulumi.ComponentResourceOptions) {
+    const library = stepLibrary();
+    super("kubeplug:node:NodeLibrary", name, { node: args.node, library: library.hash }, opts);
+    const connection = commandConnection(args.connection);
+    const remotePath = libraryUploadPath();
+    const upload = new command.remote.CopyToRemote(
+      `${name}-upload`,
+      { connection, source: new pulumi.asset.FileAsset(libraryInstallerFile()), remotePath, triggers: [library.installerHash] },
+      { parent: this },
+    );
+    this.command = new command.remote.Command(
+      name,
+      {
+        connection,
+        create: libraryInstallCommand(remotePath, becomeFor(args.connection), args.node),
+        triggers: [library.hash],
+        addPreviousOutputInEnv: false,
+        logging: "stdoutAndStderr",
+      },
+      { parent: this, dependsOn: [upload] },
+    );
+    this.registerOutputs({});
+  }
+}
+
+/** One NodeLibrary per node for everything that shares this registry (a Cluster's pools, or one component). */
+export class NodeLibraries {
+  private readonly byNode = new Map<string, NodeLibrary>();
+
+  /** `prefix` keeps the resource names of two standalone components on one node apart. */
+  constructor(
+    private readonly prefix: string,
+    private readonly parent: pulumi.Resource,
+  ) {}
+
+  forNode(node: string, connection: NodeConnection): NodeLibrary {
+    let library = this.byNode.get(node);
+    if (!library) {
+      library = new NodeLibrary(`${this.prefix}${node}-node-library`, { node, connection }, { parent: this.parent });
+      this.byNode.set(node, library);
+    }
+    return library;
+  }
+}
+
+/**
  * Every node's steps by node and step id, for steps that wait for other nodes' (a runtime swap's
  * waves). A lookup is a promise: the step it names may belong to a component created later, and
  * Pulumi takes promises in dependsOn. The plan only names steps that exist.
@@ -99,11 +153,14 @@ export interface PlannedNode {
   readonly steps: readonly NodeStepSpec[];
   /** Where steps that wait for other nodes find them; needed when any spec has waitsFor. */
   readonly directory?: StepDirectory;
+  /** Shared with the other components on the node (a Cluster's); without it the component installs its own. */
+  readonly libraries?: NodeLibraries;
 }
 
 /** A node's steps as NodeStep resources, each depending on the steps its spec names, on this node and others. */
-export function createNodeSteps(node: PlannedNode, stdin: pulumi.Output<string> | undefined, parent: pulumi.Resource): NodeStep[] {
+export function createNodeSteps(node: PlannedNode, stdin: pulumi.Output<string> | undefined, parent: pulumi.Resource, ownLibraries: NodeLibraries): NodeStep[] {
   const byId = new Map<string, NodeStep>();
+  const library = node.steps.length > 0 ? (node.libraries ?? ownLibraries).forNode(node.name, node.connection) : undefined;
   for (const spec of node.steps) {
     const others = (spec.waitsFor ?? []).map((ref) => {
       if (!node.directory) throw new Error(`node step ${node.name}/${spec.id} waits for other nodes' steps, but its component has no StepDirectory`);
@@ -112,7 +169,7 @@ export function createNodeSteps(node: PlannedNode, stdin: pulumi.Output<string> 
     const step = new NodeStep(
       `${node.name}-${spec.id}`,
       { connection: node.connection, spec, ...(spec.secret && stdin ? { stdin } : {}) },
-      { parent, dependsOn: [...spec.dependsOn.map((id) => byId.get(id)!), ...others] },
+      { parent, dependsOn: [library!, ...spec.dependsOn.map((id) => byId.get(id)!), ...others] },
     );
     byId.set(spec.id, step);
     node.directory?.register({ node: node.name, step: spec.id }, step);

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ComponentNode, ComponentPlan, RuntimeComponentSettings } from "../../plan/component-plans";
 import { PoolRuntimePlan } from "../../plan/runtime-plan";
-import { connectPlanned, createNodeSteps, NodeStep, PlannedNode, warnAll } from "../node/node-step";
+import { connectPlanned, createNodeSteps, NodeLibraries, NodeStep, PlannedNode, warnAll } from "../node/node-step";
 import { NodeConnection } from "../node/connection";
 import { SecretValues, secretPayload } from "../node/secret-payload";
 
@@ -58,7 +58,8 @@ export abstract class PoolRuntimeComponent extends pulumi.ComponentResource {
     const stdin = runtime.stdin ? secretPayload(runtime.stdin.refs, planned.secrets ?? {}, runtime.stdin.render) : undefined;
     this.plan = runtime;
     this.handlers = runtime.handlers;
-    this.nodeSteps = Object.fromEntries(nodes.map((node) => [node.name, createNodeSteps(node, stdin, this)]));
+    const libraries = new NodeLibraries(`${name}-`, this);
+    this.nodeSteps = Object.fromEntries(nodes.map((node) => [node.name, createNodeSteps(node, stdin, this, libraries)]));
     this.runtimeEndpoint = pulumi.output(runtime.runtimeEndpoint);
     this.configHash = pulumi.output(runtime.configHash);
     this.registerOutputs({ runtimeEndpoint: this.runtimeEndpoint, configHash: this.configHash });

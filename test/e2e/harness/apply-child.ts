@@ -70,6 +70,26 @@ async function runCommand(name: string, inputs: Record<string, unknown>): Promis
   }
 }
 
+/**
+ * A CopyToRemote's upload (the step library's installer): the file's bytes go to remotePath through
+ * `cat` on the login shell's stdin, a stand-in for the provider's SFTP, as the login user, like it.
+ */
+async function copyToRemote(name: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const hash = inputsHash(inputs);
+  if (input.stateFile && previousState[name] === hash) return inputs;
+  delete nextState[name];
+  try {
+    const path = await (inputs.source as { path: string | Promise<string> }).path;
+    const remotePath = inputs.remotePath as string;
+    const result = await sshExec(unwrap(inputs.connection) as CommandConnection, `mkdir -p "$(dirname '${remotePath}')" && cat >'${remotePath}'`, { stdin: readFileSync(path, "utf8") });
+    if (result.exitCode !== 0) throw new Error(`${name}: upload to ${remotePath} exited with status ${result.exitCode}: ${result.stderr.trim()}`);
+    nextState[name] = hash;
+    return inputs;
+  } finally {
+    lastActivity = Date.now();
+  }
+}
+
 async function main(): Promise<void> {
   const doc = yaml.load(readFileSync(input.stackFile, "utf8")) as { config: Record<string, unknown> };
   const config: Record<string, string> = {};
@@ -86,12 +106,14 @@ async function main(): Promise<void> {
   }
   pulumi.runtime.setAllConfig(config, secretKeys);
   const stepNames: string[] = [];
+  const libraryNames: string[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         lastActivity = Date.now();
-        if (args.type !== "command:remote:Command") return { id: `${args.name}-id`, state: args.inputs };
-        const pending = runCommand(args.name, args.inputs).then((state) => ({ id: `${args.name}-id`, state }));
+        const run = args.type === "command:remote:Command" ? runCommand : args.type === "command:remote:CopyToRemote" ? copyToRemote : undefined;
+        if (!run) return { id: `${args.name}-id`, state: args.inputs };
+        const pending = run(args.name, args.inputs).then((state) => ({ id: `${args.name}-id`, state }));
         inFlight.add(pending);
         pending.catch(() => undefined).finally(() => inFlight.delete(pending));
         return pending;
@@ -110,6 +132,7 @@ async function main(): Promise<void> {
       // Every step the program declares, including those that never register because a dependency failed.
       pulumi.runtime.registerStackTransformation((args) => {
         if (args.type === "kubeplug:node:NodeStep") stepNames.push(args.name);
+        if (args.type === "command:remote:Command" && args.name.endsWith("-node-library")) libraryNames.push(args.name);
         return undefined;
       });
       return stackProgram();
@@ -123,6 +146,8 @@ async function main(): Promise<void> {
   for (const name of stepNames) {
     report.commands.push(runs.get(name) ?? { name, node: name.split("-")[0]!, step: name.split("-").slice(1).join("-"), status: "skipped", ms: 0, stdout: "", stderr: "" });
   }
+  // The step library's installs are not steps; one that failed is an error of the apply.
+  for (const name of libraryNames) if (runs.get(name)?.status === "failed") report.errors.push(runs.get(name)!.error!);
   report.ok = report.commands.every((c) => c.status === "ok" || c.status === "unchanged") && report.errors.length === 0;
   if (input.stateFile) writeFileSync(input.stateFile, JSON.stringify(nextState, null, 2));
   writeFileSync(process.env.KUBEPLUG_HARNESS_REPORT!, JSON.stringify(report));

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { libraryInstallCommand, stepLibrary } from "../../../src/components/node/library";
 import { parseStepResult } from "../../../src/components/node/node-step";
 import { buildNodeStep, NodeStepSpec, remoteCommand, StepDefinition } from "../../../src/components/node/step";
 import type { Testbed } from "../testbed";
@@ -14,12 +15,28 @@ export async function runStep(bed: Testbed, definition: StepDefinition): Promise
   return runSpec(bed, definition.node.name, buildNodeStep(definition));
 }
 
-/** Runs one rendered step (a plan's NodeStepSpec) on a bed node, as its Command would. */
-export async function runSpec(bed: Testbed, nodeName: string, spec: NodeStepSpec): Promise<CommandRun> {
+function bedConnection(bed: Testbed, nodeName: string) {
   const node = bed.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`no node ${nodeName} in this test bed`);
+  return { host: node.address, user: "root", privateKey: readFileSync(bed.keyPath, "utf8") };
+}
+
+/**
+ * Installs the step library on a bed node as its NodeLibrary would; the installer travels on stdin,
+ * a stand-in for the CopyToRemote upload. A second run changes nothing.
+ */
+export async function installLibrary(bed: Testbed, nodeName: string): Promise<void> {
+  const result = await sshExec(bedConnection(bed, nodeName), libraryInstallCommand("stdin", "root", nodeName), { stdin: stepLibrary().installer });
+  if (result.exitCode !== 0) throw new Error(`${nodeName}: the step library install exited with ${result.exitCode}: ${result.stderr.trim()}`);
+}
+
+/** Runs one rendered step (a plan's NodeStepSpec) on a bed node, as its Command would, after the library install its NodeLibrary runs first. */
+export async function runSpec(bed: Testbed, nodeName: string, spec: NodeStepSpec): Promise<CommandRun> {
+  const connection = bedConnection(bed, nodeName);
+  const node = bed.nodes.find((n) => n.name === nodeName)!;
+  await installLibrary(bed, nodeName);
   const started = Date.now();
-  const result = await sshExec({ host: node.address, user: "root", privateKey: readFileSync(bed.keyPath, "utf8") }, remoteCommand(spec.script, "root"));
+  const result = await sshExec(connection, remoteCommand(spec.script, "root"));
   const parsed = result.exitCode === 0 ? parseStepResult(result.stdout) : undefined;
   return {
     name: `${node.name}-${spec.id}`,
