@@ -65,11 +65,11 @@ export function formatMarkdown(review: Review, limit = COMMENT_LIMIT): string {
 
 function summaryLine(review: Review): string {
   const base = review.hadBase ? `Compared with ${review.base}` : `No base render to compare with (${review.base}): every file is new`;
-  if (review.hadBase && review.changedSteps === 0 && review.cluster.length === 0 && review.removedNodes.length === 0) {
+  if (review.hadBase && review.entries.length === 0 && review.cluster.length === 0 && review.removedNodes.length === 0) {
     return `${base}: **no changes** (${review.steps} step(s) on ${review.nodes} node(s) unchanged).`;
   }
   const removed = review.removedNodes.length > 0 ? `; ${review.removedNodes.length} node(s) left the stack: ${names(review.removedNodes)}` : "";
-  return `${base}: **${review.changedSteps} of ${review.steps} step(s)** new or changed on **${review.changedNodes} of ${review.nodes} node(s)**, ${review.entries.length} distinct change(s)${review.cluster.length > 0 ? `, ${review.cluster.length} cluster file(s)` : ""}${removed}.`;
+  return `${base}: **${review.changedSteps} of ${review.steps} step(s)** new or changed, **${review.changedNodes} of ${review.nodes} node(s)** change, ${review.entries.length} distinct change(s)${review.cluster.length > 0 ? `, ${review.cluster.length} cluster file(s)` : ""}${removed}.`;
 }
 
 /** Restarts, reloads and drains across all nodes, by service and action. */
@@ -142,7 +142,7 @@ function leftOutNote(review: Review, left: { files: number; lines: number }, ent
   const parts: string[] = [];
   if (entries.length > 0) parts.push(`${entries.length} more change(s) on ${entries.reduce((n, e) => n + e.nodes.length, 0)} node(s)`);
   if (left.files > 0) parts.push(`the diffs of ${left.files} file(s) (${left.lines} changed line(s))`);
-  return `_Left out to stay under GitHub's ${limit.toLocaleString("en-US")}-character comment limit: ${parts.join(" and ")}. Read them in full with \`npm run render -- --stack ${review.stack} --format json\`, or in the render directory \`${review.renderDir}\` (each node's files under \`nodes/<node>/files\`)._`;
+  return `_Left out to stay under GitHub's ${limit.toLocaleString("en-US")}-character comment limit: ${parts.join(" and ")}. Read them in full in the same render's \`--format json\` output, or in the render directory \`${review.renderDir}\` (each node's files under \`nodes/<node>/files\`)._`;
 }
 
 /** A collapsed diff in a fence longer than any run of backticks inside it. */
