@@ -119,7 +119,7 @@ export function buildReview(input: ReviewInput): Review {
   const cluster = [...diff.changes.entries()]
     .filter(([path, change]) => !input.onlyNode && change !== "unchanged" && !path.startsWith("nodes/"))
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([path, change]) => fileReview(path, path, change as Change, input));
+    .map(([path, change]) => fileReview(path, change as Change, input, path, path));
   const changedNodes = new Set(entries.flatMap((e) => e.nodes));
   const swaps = plan.swaps.filter((s) => s.waves.some((w) => w.nodes.some((n) => changedNodes.has(n))));
   return {
@@ -147,25 +147,39 @@ function nodeChange(node: NodeOutline, changed: (path: string) => Change | undef
   const stepChange = new Map<string, StepReview["change"]>();
   const credentialChange = new Set<string>();
   const seen = new Set<string>();
+  // Step files are numbered by position: a step added before others renumbers them, so the base's
+  // file of a step is found by its id and a renumbered step with the same script is unchanged.
+  const removedByName = new Map<string, string>();
+  for (const [path, change] of input.diff.changes) {
+    const match = change === "removed" && path.startsWith(`${base}steps/`) ? /^\d+-(.+)$/.exec(path.slice(`${base}steps/`.length)) : null;
+    if (match) removedByName.set(match[1]!, path);
+  }
+  const renamed = (path: string, change: Change | undefined): { change: Change | undefined; from: string } => {
+    if (change !== "added") return { change, from: path };
+    const from = removedByName.get(path.slice(`${base}steps/`.length).replace(/^\d+-/, ""));
+    if (!from) return { change, from: path };
+    seen.add(from);
+    return { change: input.before(from) === input.after(path) ? undefined : "changed", from };
+  };
   node.steps.forEach((step, i) => {
     const [script, ...rest] = stepOutputPaths(node, i, step);
-    const scriptChange = changed(script!);
+    const { change: scriptChange, from } = renamed(script!, changed(script!));
     if (scriptChange) {
       stepChange.set(step.id, STEP_CHANGE[scriptChange]);
       steps.push({ step: stepFileName(i, step), phase: step.phase, change: STEP_CHANGE[scriptChange], summary: step.summary });
-      scripts.push(fileReview(script!, script!.slice(base.length), scriptChange, input));
+      scripts.push(fileReview(script!.slice(base.length), scriptChange, input, from, script!));
     }
     seen.add(script!);
     for (const path of rest) {
       seen.add(path);
-      const change = changed(path);
+      const change = path.endsWith(".stdin.txt") ? renamed(path, changed(path)).change : changed(path);
       if (!change) continue;
       if (path.endsWith(".stdin.txt")) {
         // The note stands for the step's secret payload; its fingerprint changes with the credentials' references.
         if (change === "changed") credentialChange.add(step.id);
         files.push({ path: path.slice(base.length), change, credentials: step.secret!.description, added: 0, removed: 0 });
       } else {
-        files.push(fileReview(path, path.slice(base.length + "files".length), change, input));
+        files.push(fileReview(path.slice(base.length + "files".length), change, input, path, path));
       }
     }
   });
@@ -176,9 +190,9 @@ function nodeChange(node: NodeOutline, changed: (path: string) => Change | undef
     const step = /^steps\/(.+)\.sh$/.exec(relative);
     if (step) {
       steps.push({ step: step[1]!, phase: "", change: "removed", summary: "no longer in the plan" });
-      scripts.push(fileReview(path, relative, "removed", input));
+      scripts.push(fileReview(relative, "removed", input, path, path));
     } else if (!relative.endsWith(".stdin.txt")) {
-      files.push(fileReview(path, relative.replace(/^files/, ""), "removed", input));
+      files.push(fileReview(relative.replace(/^files/, ""), "removed", input, path, path));
     }
   }
   const changedFiles = new Set(files.filter((f) => !f.credentials).map((f) => f.path));
@@ -209,9 +223,10 @@ function kubelet(steps: ReadonlyMap<string, StepReview["change"]>): ServiceEffec
   return start && start !== "removed" ? [{ unit: "kubelet", action: "restart", because: [`runtime swap: ${SWAP_STEPS.start} repoints it to the new runtime`] }] : [];
 }
 
-function fileReview(outputPath: string, shown: string, change: Change, input: ReviewInput): FileReview {
-  const before = change === "added" ? "" : (input.before(outputPath) ?? "");
-  const after = change === "removed" ? "" : (input.after(outputPath) ?? "");
+/** The diff of a file from `from` in the base render to `to` in this one (the same path unless a step was renumbered). */
+function fileReview(shown: string, change: Change, input: ReviewInput, from: string, to: string): FileReview {
+  const before = change === "added" ? "" : (input.before(from) ?? "");
+  const after = change === "removed" ? "" : (input.after(to) ?? "");
   const name = shown.startsWith("/") ? shown : `/${shown}`;
   const patch = structuredPatch(`a${name}`, `b${name}`, before, after, "", "", { context: 3 });
   let added = 0;

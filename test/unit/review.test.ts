@@ -112,6 +112,25 @@ describe("render --format json|markdown against a base render", () => {
   });
 });
 
+describe("a runtime swap in the review", () => {
+  const dir = project("swap", (s) => s.replace("          install: { from: release }\n      - name: sandboxed", "          install: { from: release }\n        swap: { from: { kind: containerd, version: 1.6.20 }, maxUnavailable: 1 }\n      - name: sandboxed"));
+
+  it("names the drained nodes, the kubelet restart and the waves; renumbered steps with the same script are unchanged", () => {
+    const result = run(["--stack", "prod", "--out", join(work, "swap-out"), "--base", base, "--format", "json"], dir);
+    const review = JSON.parse(result.stdout) as Review;
+    expect(review.entries.map((e) => e.nodes)).toEqual([["gen-1"], ["gen-2"], ["gen-3"]]);
+    const gen1 = review.entries[0]!.change;
+    // The six swap phases are new; containerd-install moved from 04 to 07 with the same script.
+    expect(gen1.steps.map((s) => `${s.step} ${s.change}`)).toEqual(["03-swap-preflight new", "04-swap-drain new", "05-swap-stop-old new", "10-swap-prepull new", "11-swap-repoint new", "12-swap-start new"]);
+    expect(gen1.drained).toBe(true);
+    expect(gen1.services).toEqual([{ unit: "kubelet", action: "restart", because: ["runtime swap: swap-start repoints it to the new runtime"] }]);
+    expect(review.swaps.map((s) => ({ pool: s.pool, waves: s.waves.map((w) => w.nodes) }))).toEqual([{ pool: "general", waves: [["gen-1"], ["gen-2"], ["gen-3"]] }]);
+    const md = formatMarkdown(review);
+    expect(md).toContain("| — | **drain** (cordon, evict, uncordon after the swap) | 3: gen-1, gen-2, gen-3 | runtime swap |");
+    expect(md).toContain("#### Runtime swap of pool `general`: containerd 1.6.20 → containerd 2.1.9 (config version 3)\n\n3 wave(s) of at most 1 worker(s); control-plane nodes last, one at a time. A failing node rolls back and no later wave starts.\n\n1. gen-1\n2. gen-2\n3. gen-3\n");
+  });
+});
+
 describe("credentials never appear", () => {
   const secret = "hunter2-do-not-print";
   const cipher = Buffer.from(secret).toString("base64");
