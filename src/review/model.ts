@@ -177,6 +177,11 @@ function nodeChange(node: NodeOutline, changed: (path: string) => Change | undef
       if (path.endsWith(".stdin.txt")) {
         // The note stands for the step's secret payload; its fingerprint changes with the credentials' references.
         if (change === "changed") credentialChange.add(step.id);
+        // The step's stdin is an input of its Command: Pulumi runs the step again for it.
+        if (change === "changed" && !scriptChange) {
+          stepChange.set(step.id, "changed");
+          steps.push({ step: stepFileName(i, step), phase: step.phase, change: "changed", summary: `${step.summary} (credentials changed)` });
+        }
         files.push({ path: path.slice(base.length), change, credentials: step.secret!.description, added: 0, removed: 0 });
       } else {
         files.push(fileReview(path.slice(base.length + "files".length), change, input, path, path));

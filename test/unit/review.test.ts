@@ -142,15 +142,19 @@ describe("credentials never appear", () => {
   );
 
   it("a changed registry credential shows only 'credentials changed' and restarts containerd; the values are nowhere", () => {
-    for (const format of ["markdown", "json"]) {
+    for (const format of ["markdown", "json", "text"]) {
       const result = run(["--stack", "prod", "--out", join(work, `credentials-${format}`), "--base", base, "--format", format], dir);
       expect(result.code).toBe(0);
       expect(result.stdout).not.toContain(secret);
       expect(result.stdout).not.toContain(cipher);
       expect(result.stdout).not.toContain("ci-puller");
-      if (format === "markdown") {
+      if (format === "text") {
+        expect(result.stdout).toContain("    06-containerd-configure    configure changed   config version 3 for containerd 2.1.9; handlers runc; 1 registry\n        stdin: registry credentials for registry-mirror.prod.example.com (secret, not rendered; credentials changed)\n");
+        expect(result.stdout).toContain("5 of 47 step(s) new or changed (compared with the previous render)");
+      } else if (format === "markdown") {
         expect(result.stdout).toContain("- `~ steps/06-containerd-configure.stdin.txt`: **credentials changed** (registry credentials for registry-mirror.prod.example.com; values are never shown)");
         expect(result.stdout).toContain("| containerd | **restart** | 5: gen-1, gen-2, gen-3, sbx-1, sbx-2 | registry credentials changed |");
+        expect(result.stdout).toContain("- step `06-containerd-configure` (configure) **changed**: config version 3 for containerd 2.1.9; handlers runc; 1 registry (credentials changed)");
       } else {
         const review = JSON.parse(result.stdout) as Review;
         const note = review.entries[0]!.change.files.find((f) => f.credentials)!;
