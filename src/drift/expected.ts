@@ -7,13 +7,11 @@ import { RuntimeConfig } from "../config/cluster";
 import { wantedPlugins } from "../config/network-checks";
 import { StackConfig } from "../config/stack";
 import { CNI_PLUGINS_STEP, cniPackageSpec } from "../components/network/cni-plugins";
-import { CONTAINERD_CONFIG_PATH } from "../components/runtime/containerd-render";
 import { CONTAINERD_UNIT } from "../components/runtime/containerd-steps";
-import { CRIO_DROP_IN } from "../components/runtime/crio-render";
+import { daemonEffects } from "../components/runtime/daemon-effects";
 import { CRIO_UNIT } from "../components/runtime/crio-steps";
 import { daemonPackageSpec } from "../components/runtime/daemon-install";
 import { SWAP_STEPS } from "../components/runtime/runtime-swap";
-import { unitFilePath, unitLimitsPath } from "../components/runtime/unit-limits";
 import { ClusterPlan, ConnectionFacts, NodePlan } from "../plan/cluster-plan";
 import { sha256 } from "../util/hash";
 
@@ -104,12 +102,12 @@ function daemonExpectations(runtime: RuntimeConfig): { unit: ExpectedUnit; packa
   switch (runtime.kind) {
     case "containerd":
       return {
-        unit: { name: CONTAINERD_UNIT, binary: "containerd", version: runtime.version, restartFiles: restartFiles(CONTAINERD_UNIT, CONTAINERD_CONFIG_PATH) },
+        unit: { name: CONTAINERD_UNIT, binary: "containerd", version: runtime.version, restartFiles: daemonEffects("containerd").restartFiles },
         packages: packages(runtime.install),
       };
     case "crio":
       return {
-        unit: { name: CRIO_UNIT, binary: "crio", version: runtime.version, restartFiles: restartFiles(CRIO_UNIT, CRIO_DROP_IN) },
+        unit: { name: CRIO_UNIT, binary: "crio", version: runtime.version, restartFiles: daemonEffects("crio").restartFiles },
         packages: packages(runtime.install),
       };
     default: {
@@ -117,11 +115,6 @@ function daemonExpectations(runtime: RuntimeConfig): { unit: ExpectedUnit; packa
       throw new Error(`unhandled runtime ${JSON.stringify(never)}`);
     }
   }
-}
-
-/** The config, the limits drop-in and the unit: the install and configure steps restart on these. */
-function restartFiles(unit: string, config: string): string[] {
-  return [config, unitLimitsPath(unit), unitFilePath(unit)];
 }
 
 /** The reference plugins kubeplug owns in binDir (bytes from the release or package) and the package. */

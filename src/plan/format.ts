@@ -42,7 +42,9 @@ export function formatPlan(plan: PlanOutline, diff: OutputDiff, warnings: readon
         totalSteps++;
         const paths = stepOutputPaths(node, i, step);
         const scriptChange = diff.changes.get(paths[0]!) ?? "added";
-        const status = !diff.hadPrevious ? "new" : scriptChange === "unchanged" ? "unchanged" : scriptChange === "added" ? "new" : "changed";
+        // The stdin note changes with the credentials' references, and the step runs again for them.
+        const credentialsChanged = step.secret !== undefined && diff.hadPrevious && diff.changes.get(paths[1]!) === "changed";
+        const status = !diff.hadPrevious ? "new" : scriptChange === "unchanged" ? (credentialsChanged ? "changed" : "unchanged") : scriptChange === "added" ? "new" : "changed";
         if (status !== "unchanged") changedSteps++;
         lines.push(`    ${stepFileName(i, step).padEnd(26)} ${step.phase.padEnd(9)} ${status.padEnd(9)} ${step.summary}`);
         const prefix = `nodes/${node.node.name}/files`;
@@ -51,7 +53,10 @@ export function formatPlan(plan: PlanOutline, diff: OutputDiff, warnings: readon
           if (diff.hadPrevious && change !== "unchanged" && path.startsWith(prefix)) lines.push(`        ${MARK[change]} ${path.slice(prefix.length)}`);
         }
         if (i === node.steps.length - 1) for (const path of removed.get(node.node.name) ?? []) lines.push(`        - ${path.slice(prefix.length)}`);
-        if (step.secret) lines.push(`        stdin: ${step.secret.description} (secret, not rendered)`);
+        if (step.secret) {
+          const credentials = credentialsChanged ? "; credentials changed" : "";
+          lines.push(`        stdin: ${step.secret.description} (secret, not rendered${credentials})`);
+        }
       });
     }
   }

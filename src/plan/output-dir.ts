@@ -59,8 +59,25 @@ function compare(dir: string, files: OutputFiles, visit?: (path: string, file: O
   return { diff: { hadPrevious: previous !== undefined, changes }, hashes };
 }
 
-/** Writes a render into `dir`, removing files of the previous render that are gone; returns the diff. */
-export function writeOutput(dir: string, files: OutputFiles): OutputDiff {
+/**
+ * Compares two renders by their state files, without reading a file: `base` (an earlier render's
+ * directory) against `head`. A base without a state file is no render, and every head file is added.
+ */
+export function diffRenders(baseDir: string, headDir: string): OutputDiff {
+  const base = readState(baseDir)?.files;
+  const head = readState(headDir)?.files;
+  if (!head) throw new Error(`${headDir} holds no render (no ${STATE_FILE})`);
+  const changes = new Map<string, FileChange>();
+  for (const [path, hash] of Object.entries(head)) changes.set(path, base?.[path] === undefined ? "added" : base[path] === hash ? "unchanged" : "changed");
+  for (const path of Object.keys(base ?? {})) if (!(path in head)) changes.set(path, "removed");
+  return { hadPrevious: base !== undefined, changes };
+}
+
+/**
+ * Writes a render into `dir`, removing files of the previous render that are gone; returns the diff.
+ * `keep` sees the previous content of each file it changes or removes, before it is gone.
+ */
+export function writeOutput(dir: string, files: OutputFiles, keep?: (path: string, previous: string) => void): OutputDiff {
   mkdirSync(dir, { recursive: true });
   const made = new Set<string>();
   const fingerprints: Record<string, string> = {};
@@ -68,6 +85,7 @@ export function writeOutput(dir: string, files: OutputFiles): OutputDiff {
     if (file.fingerprint !== undefined) fingerprints[path] = file.fingerprint;
     const target = join(dir, path);
     if (change === "unchanged" && existsSync(target)) return;
+    if (change === "changed" && keep) keepPrevious(target, path, keep);
     const parent = dirname(target);
     if (!made.has(parent)) mkdirSync(parent, { recursive: true });
     made.add(parent);
@@ -77,12 +95,18 @@ export function writeOutput(dir: string, files: OutputFiles): OutputDiff {
   for (const [path, change] of diff.changes) {
     if (change !== "removed") continue;
     const target = join(dir, path);
+    if (keep) keepPrevious(target, path, keep);
     rmSync(target, { force: true });
     pruneEmptyDirs(dirname(target), dir);
   }
   const state = sorted(Object.fromEntries(hashes));
   writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 1, files: state, fingerprints: sorted(fingerprints) } satisfies RenderState, null, 1) + "\n");
   return diff;
+}
+
+/** A file deleted by hand since the last render has no previous content to keep. */
+function keepPrevious(target: string, path: string, keep: (path: string, previous: string) => void): void {
+  if (existsSync(target)) keep(path, readFileSync(target, "utf8"));
 }
 
 /** The same record with its keys in order, so the state file does not change with the order files came in. */

@@ -103,7 +103,7 @@ function nodeFiles(node: NodePlan): Map<string, OutputFile> {
     tree.set(`${base}/steps/${name}.sh`, { content: step.script, executable: true, fingerprint: step.contentHash });
     if (step.secret) {
       tree.set(`${base}/steps/${name}.stdin.txt`, {
-        content: `This step reads ${step.secret.description} on stdin.\nThe values come from secret config at pulumi up and are never written to the render output.\n`,
+        content: `This step reads ${step.secret.description} on stdin.\nThe values come from secret config at pulumi up and are never written to the render output.\nReferences fingerprint: ${step.secret.fingerprint} (changes with a registry, user name or secret reference; a new secret value leaves it as it is)\n`,
       });
     }
     for (const file of step.files) {

@@ -1,4 +1,5 @@
-import { sha256 } from "../../util/hash";
+import { SecretRef, secretRefId } from "../../config/secrets";
+import { hashParts, sha256 } from "../../util/hash";
 import { modeString, RenderedFile } from "./files";
 import { LIBRARY_ROOT, libraryIntactTest, stepLibrary } from "./library";
 import { bashAssignment, heredoc, scriptAsset, ScriptVar } from "./shell";
@@ -17,6 +18,16 @@ export interface SecretPayload {
   readonly description: string;
   /** Rendered files the step completes with the payload on the node, so their bytes are not in the plan. */
   readonly completes?: readonly string[];
+  /**
+   * Changes when what the payload is made of changes (registries, user names, which secret each
+   * password comes from), never with a value: the render shows such a change without any secret in it.
+   */
+  readonly fingerprint: string;
+}
+
+/** The fingerprint of a payload made of these credentials: a hash of their references, no values. */
+export function credentialsFingerprint(credentials: readonly { readonly registry: string; readonly username: string; readonly password: SecretRef }[]): string {
+  return hashParts(credentials.map((c) => [c.registry, `${c.username}\0${secretRefId(c.password)}`] as const));
 }
 
 export interface StepDefinition {

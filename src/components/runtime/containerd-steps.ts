@@ -2,7 +2,7 @@ import { DownloadsConfig } from "../../config/cluster";
 import { ContainerdConfig } from "../../config/runtime";
 import { modeString, RenderedFile } from "../node/files";
 import { scriptAsset } from "../node/shell";
-import { serviceStepParts, StepDefinition, StepNode } from "../node/step";
+import { credentialsFingerprint, serviceStepParts, StepDefinition, StepNode } from "../node/step";
 import { CONTAINERD_CONFIG_PATH, RenderedContainerd } from "./containerd-render";
 import { daemonInstallStep } from "./daemon-install";
 import { unitFilePath, unitLimitsVars } from "./unit-limits";
@@ -123,7 +123,7 @@ function containerdConfigureStep(input: ContainerdStepInput): StepDefinition {
     },
     files,
     body: [script("containerd-lib.sh"), service(config).library, script("containerd-configure.sh")],
-    ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.host).join(", ")}`, completes: [CONTAINERD_CONFIG_PATH] } } : {}),
+    ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.host).join(", ")}`, completes: [CONTAINERD_CONFIG_PATH], fingerprint: credentialsFingerprint(rendered.credentials.map((c) => ({ ...c, registry: c.host }))) } } : {}),
     dependsOn: [STEP_IDS.ociRuntimes, STEP_IDS.containerdInstall],
   };
 }

@@ -2,7 +2,7 @@ import { Arch } from "../../catalog/artifacts";
 import { DownloadsConfig } from "../../config/cluster";
 import { CrioConfig } from "../../config/crio";
 import { scriptAsset } from "../node/shell";
-import { serviceStepParts, StepDefinition, StepNode } from "../node/step";
+import { credentialsFingerprint, serviceStepParts, StepDefinition, StepNode } from "../node/step";
 import { BUNDLE_FILES, BUNDLE_POLICY, crioUnit } from "./crio-bundle";
 import { CRICTL_YAML, CRIO_AUTH_FILE, CRIO_DROP_IN, CRIO_REGISTRIES, CRIO_SOCKET, RenderedCrio } from "./crio-render";
 import { CRIO_CONMON } from "./oci-runtimes";
@@ -78,7 +78,7 @@ function configureStep(input: CrioStepInput): StepDefinition {
     },
     files: [rendered.dropIn, rendered.registriesConf, rendered.crictlYaml, ...(rendered.unitLimits ? [rendered.unitLimits] : [])],
     body: [script("crio-lib.sh"), service(config).library, script("crio-configure.sh")],
-    ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.registry).join(", ")} (auth.json)` } } : {}),
+    ...(hasSecret ? { secret: { description: `registry credentials for ${rendered.credentials.map((c) => c.registry).join(", ")} (auth.json)`, fingerprint: credentialsFingerprint(rendered.credentials) } } : {}),
     dependsOn: [CRIO_STEP_IDS.ociRuntimes, CRIO_STEP_IDS.install],
   };
 }
