@@ -215,6 +215,7 @@ describe("the pack on the resources of the real program (pulumi.runtime.setMocks
   beforeAll(async () => {
     runs.prod = await packOnProgram("stacks/Pulumi.prod.yaml");
     runs.staging = await packOnProgram("stacks/Pulumi.staging.yaml");
+    runs.dev = await packOnProgram("stacks/Pulumi.dev.yaml");
     runs.unsafe = await packOnProgram("test/fixtures/stacks/Pulumi.unsafe.yaml");
     runs.unsafeLab = await packOnProgram("test/fixtures/stacks/Pulumi.unsafe.yaml", (config) => (config["kubeplug:cluster"].lab = true));
   }, 120_000);
@@ -245,6 +246,15 @@ describe("the pack on the resources of the real program (pulumi.runtime.setMocks
     const w2 = runs.unsafe!.resources.filter((r) => r.type.startsWith("command:remote:") && r.name.startsWith("w2-")).map((r) => r.name);
     expect(w2).toEqual(expect.arrayContaining(["w2-node-library-upload", "w2-node-library", "w2-containerd-configure"]));
     expect(found.sort()).toEqual([tls("w1"), tls("w2"), ...w2.map(hostKey)].sort());
+  });
+
+  it("the dev test bed, a lab whose nodes pin no host key, breaks that rule alone, on every command of every node", () => {
+    const { resources, violations } = runs.dev!;
+    const remote = resources.filter((r) => r.type.startsWith("command:remote:")).map((r) => r.name);
+    expect(remote.length).toBeGreaterThan(20);
+    expect(violations.map((v) => [v.policy, v.message.split(":")[0]])).toEqual(remote.map((name) => ["kubeplug-host-keys-pinned", name]));
+    // Its storage drivers are manifests and charts: every image and chart version in them is pinned.
+    expect(resources.filter((r) => r.type === "kubernetes:yaml/v2:ConfigGroup" || r.type === "kubernetes:helm.sh/v4:Chart").length).toBeGreaterThan(0);
   });
 
   it("marked as a lab, the same stack may skip TLS verification, but not host keys", () => {
