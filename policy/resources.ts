@@ -12,7 +12,6 @@ export const TYPES = {
   chartV4: "kubernetes:helm.sh/v4:Chart",
   releaseV3: "kubernetes:helm.sh/v3:Release",
   configGroup: "kubernetes:yaml/v2:ConfigGroup",
-  storageClass: "kubernetes:storage.k8s.io/v1:StorageClass",
 } as const;
 
 /** kubeplug's own components (`kubeplug:index:Cluster`, `kubeplug:node:NodeStep`, ...). */

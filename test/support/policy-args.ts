@@ -90,7 +90,7 @@ export async function runPack(policies: readonly Policy[], resources: PolicyReso
 }
 
 /** As the engine deserialises props for a policy (proxySecrets false): secrets arrive as their plain values. */
-export function unwrapSecrets(value: unknown): unknown {
+function unwrapSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(unwrapSecrets);
   if (value === null || typeof value !== "object") return value;
   if ((value as Record<string, unknown>)[SECRET_SIG]) return unwrapSecrets((value as { value: unknown }).value);
