@@ -66,7 +66,9 @@ export class Cluster extends pulumi.ComponentResource {
   readonly runtimeEndpoints: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kubeplug:index:Cluster", name, {}, opts);
+    // What policies (policy/) judge the whole cluster by: they see a component's inputs and outputs, never its plan.
+    const policyFacts = clusterPolicyFacts(args.plan);
+    super("kubeplug:index:Cluster", name, policyFacts, opts);
     const { plan } = args;
     const readKey = args.readPrivateKey ?? readKeyFile;
     const k8sProvider = args.kubernetesProvider ? { providers: { kubernetes: args.kubernetesProvider } } : {};
@@ -134,8 +136,16 @@ export class Cluster extends pulumi.ComponentResource {
         new VolumeSnapshotClass(vsc.name, { fromPlan: vsc, dependsOn: [this.storageDrivers[vsc.driver]!, snapshotter!.controller] }, { parent: this, ...k8sProvider }),
       ]),
     );
-    this.registerOutputs({ runtimeEndpoints: this.runtimeEndpoints });
+    this.registerOutputs({ ...policyFacts, runtimeEndpoints: this.runtimeEndpoints });
   }
+}
+
+/** The facts of a plan the policy pack reads from the Cluster resource: whether it is a lab, and each runtime swap's limits and waves. */
+export function clusterPolicyFacts(plan: ClusterPlan) {
+  return {
+    lab: plan.lab,
+    swaps: plan.swaps.map((s) => ({ pool: s.pool, from: s.from, to: s.to, maxUnavailable: s.maxUnavailable, waveSize: s.waveSize, waves: s.waves.map((w) => ({ nodes: w.nodes, controlPlane: w.controlPlane })) })),
+  };
 }
 
 const hasSteps = (nodes: readonly NodePlan[], group: StepGroup) => nodes.some((n) => n.steps.some((s) => s.group === group));

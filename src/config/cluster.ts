@@ -100,6 +100,7 @@ export const kubeletCgroupDriver = z.enum(["systemd", "cgroupfs"]).default("syst
 
 export const clusterConfig = strictObject({
   name: dnsLabel("cluster name").describe("Cluster name: the name of the Cluster component."),
+  lab: z.boolean().default(false).describe("A throwaway lab or test bed, not machines anyone relies on. kubeplug's policy pack (policy/) allows skipVerify on registry hosts only in a lab; the Cluster component carries the flag so the pack can tell."),
   kubelet: strictObject({
     cgroupDriver: kubeletCgroupDriver,
     rootDir: kubeletRootDir,

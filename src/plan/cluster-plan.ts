@@ -57,6 +57,8 @@ export interface NodePlan {
 
 export interface ClusterPlan {
   readonly stack: string;
+  /** kubeplug:cluster.lab: a throwaway lab, where the policy pack allows what it refuses elsewhere. */
+  readonly lab: boolean;
   readonly pools: readonly PoolRuntimePlan[];
   readonly nodes: readonly NodePlan[];
   /** Cluster objects, applied through the Kubernetes API after the node steps they depend on. */
@@ -129,6 +131,7 @@ export function clusterPlanner(config: StackConfig, local?: LocalFacts): Cluster
   return {
     cluster: {
       stack: config.stack,
+      lab: cluster.lab,
       pools,
       runtimeClasses: planRuntimeClasses(classes.pools, classes.nodes, cluster.runtimeClasses).classes.map(withManifest),
       ...(provider ? { cniProvider: planCniProvider(provider) } : {}),

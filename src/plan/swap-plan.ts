@@ -18,6 +18,8 @@ export interface PoolSwapPlan {
   readonly to: string;
   readonly fromEndpoint: string;
   readonly toEndpoint: string;
+  /** maxUnavailable as the stack gives it: a count, or a percent of the pool's workers. */
+  readonly maxUnavailable: RuntimeSwapConfig["maxUnavailable"];
   /** maxUnavailable as a node count. */
   readonly waveSize: number;
   readonly pauseSeconds: number;
@@ -57,6 +59,7 @@ export function planPoolSwap(pool: PoolConfig & { swap: RuntimeSwapConfig }, run
     to: runtime.description,
     fromEndpoint: pool.swap.from.endpoint,
     toEndpoint: runtime.runtimeEndpoint,
+    maxUnavailable: pool.swap.maxUnavailable,
     waveSize: size,
     pauseSeconds: pool.swap.pauseSeconds,
     waves: planWaves(nodes, size),

@@ -16,10 +16,14 @@ export interface Registered {
   inputs: Record<string, unknown>;
   parent?: string | undefined;
   dependsOn: string[];
+  /** The resource option, as a policy sees it (policy.test.ts). */
+  additionalSecretOutputs: string[];
 }
 
 export interface MockedProgram {
   readonly outputs: Record<string, unknown>;
+  /** Every resource, in registration order (parents before children). */
+  all(): Registered[];
   /** Every resource by type, in registration order. */
   ofType(type: string): Registered[];
   get(type: string, name: string): Registered;
@@ -72,6 +76,7 @@ export async function recordResources<T>(stack: string, build: () => T | Promise
       inputs: {},
       parent: args.opts.parent ? resourceName(args.opts.parent) : undefined,
       dependsOn: ((args.opts.dependsOn ?? []) as pulumi.Resource[]).map(resourceName),
+      additionalSecretOutputs: (args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
     });
     return undefined;
   };
@@ -111,7 +116,7 @@ export async function runMockedProgram(stackFile: string, stack: string, secrets
     expect(commands).toHaveLength(expectedCommands);
     for (const c of commands) expect(c.inputs.create).toBeDefined();
   });
-  return { outputs, ofType: recorded.ofType, get: recorded.get };
+  return { outputs, all: recorded.all, ofType: recorded.ofType, get: recorded.get };
 }
 
 /** Commands of node steps, without each node's step library install (NodeLibrary), which program.test.ts checks apart. */

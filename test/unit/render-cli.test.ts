@@ -57,12 +57,12 @@ describe("npm run render: arguments and this machine", () => {
   });
 
   it("--stack naming nothing lists the stacks there are, with the likely one", () => {
-    expect(run(["--stack", "staging"])).toEqual({
+    expect(run(["--stack", "qa"])).toEqual({
       code: 1,
       stdout: "",
-      stderr: "invalid kubeplug configuration (1 problem):\n  stacks/Pulumi.staging.yaml: no such stack file; stacks in stacks/: dev, prod\n",
+      stderr: "invalid kubeplug configuration (1 problem):\n  stacks/Pulumi.qa.yaml: no such stack file; stacks in stacks/: dev, prod, staging\n",
     });
-    expect(run(["--stack", "prd"]).stderr).toBe('invalid kubeplug configuration (1 problem):\n  stacks/Pulumi.prd.yaml: no such stack file; did you mean "prod"? Stacks in stacks/: dev, prod\n');
+    expect(run(["--stack", "prd"]).stderr).toBe('invalid kubeplug configuration (1 problem):\n  stacks/Pulumi.prd.yaml: no such stack file; did you mean "prod"? Stacks in stacks/: dev, prod, staging\n');
   });
 
   it("--node naming nothing lists the stack's nodes, with the likely one", () => {
@@ -100,9 +100,22 @@ describe("npm run render: the host key opt-out", () => {
     }
   });
 
-  it("the prod example pins every host key and renders without that warning", () => {
-    const result = run(["--stack", "prod", "--out", join(work, "prod")]);
+  it.each(["prod", "staging"])("the %s example pins every host key and renders without that warning", (stack) => {
+    const result = run(["--stack", stack, "--out", join(work, stack)]);
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain("host keys are not checked");
+  });
+
+  // schema-editor.test.ts checks every one of these files against schema/kubeplug.schema.json.
+  const stacks = readdirSync(join(projectDir, "stacks")).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort();
+  it.each(stacks)("stacks/Pulumi.%s.yaml renders and prints its plan", (stack) => {
+    const result = run(["--stack", stack, "--out", join(work, `every-${stack}`)]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^kubeplug render: stack ${stack} -> .*\n  \\d+ node\\(s\\) in \\d+ pool\\(s\\), \\d+ node step\\(s\\)\n`));
+    expect(result.stdout).toMatch(/\d+ of \d+ step\(s\) new or changed/);
+  });
+
+  it("the stacks there are: dev, prod and staging", () => {
+    expect(stacks).toEqual(["dev", "prod", "staging"]);
   });
 });

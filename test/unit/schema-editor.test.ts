@@ -250,6 +250,10 @@ describe("the JSON Schema as an editor uses it", () => {
     expect(ajvFields(document)).toEqual([]);
   });
 
+  it("checks every stack of stacks/ (render-cli.test.ts renders each of them too)", () => {
+    expect(GOOD_STACKS.filter((file) => file.startsWith("stacks/"))).toEqual(["stacks/Pulumi.dev.yaml", "stacks/Pulumi.prod.yaml", "stacks/Pulumi.staging.yaml"]);
+  });
+
   it.each(GOOD_STACKS)("%s names the schema on its first line", (file) => {
     const [first] = readFileSync(join(root, file), "utf8").split("\n");
     expect(first).toBe(`# yaml-language-server: $schema=${relative(dirname(file), join("schema", "kubeplug.schema.json"))}`);

@@ -26,6 +26,12 @@ export interface KubeplugCluster {
    */
   name: string;
   /**
+   * A throwaway lab or test bed, not machines anyone relies on. kubeplug's policy pack (policy/) allows skipVerify on registry hosts only in a lab; the Cluster component carries the flag so the pack can tell.
+   *
+   * @default false
+   */
+  lab?: boolean;
+  /**
    * What kubeplug must match on the kubelet's side.
    *
    * @default {}
