@@ -69,7 +69,7 @@ export interface RuntimeComponentSettings {
   readonly downloads?: DownloadsInput;
   /** As `kubeplug:network.cni`'s binDir and confDir. */
   readonly cni?: CniDirsInput;
-  /** Whether the nodes expose /dev/kvm; false refuses VM runtimes up front. */
+  /** Whether the nodes expose /dev/kvm; false refuses Kata and gVisor's kvm platform up front. Unset: checked on each node. */
   readonly virtualization?: boolean;
   /** As `kubeplug:cluster.prepare`: extra kernel modules and sysctls for the node-prepare step. */
   readonly prepare?: { readonly modules?: readonly string[]; readonly sysctls?: Readonly<Record<string, string | number>> };
