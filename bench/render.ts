@@ -14,6 +14,7 @@ import { clusterPlanner } from "../src/plan/cluster-plan";
 import { writeOutput } from "../src/plan/output-dir";
 import { plannerFiles } from "../src/plan/render-tree";
 import { stackValues } from "./render-stack";
+import { stateSizes, stateTable } from "./state-size";
 
 const CHILD = "--one-size";
 /** In memory where there is a tmpfs: 16k nodes write 4 GB, and on disk the first write measures the disk, not kubeplug. */
@@ -113,4 +114,6 @@ if (process.argv[2] === CHILD) {
     if (!unchanged) console.log(`${nodes} nodes: the unchanged re-render changed ${samples.at(-1)!.changed} file(s)`);
   }
   console.log(table(samples));
+  console.log("\nstate size under pulumi.runtime.setMocks (a stand-in for the engine): inputs of every command:remote resource");
+  console.log(stateTable(stateSizes(["prod", "1000"])));
 }

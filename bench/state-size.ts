@@ -23,6 +23,7 @@ const CHILD = "--one-stack";
 
 export interface StateSample {
   readonly stack: string;
+  readonly sourceMaps: boolean;
   readonly nodes: number;
   readonly commands: number;
   readonly uploads: number;
@@ -42,7 +43,7 @@ function values(stack: string): Record<string, unknown> {
   return doc.config;
 }
 
-async function measure(stack: string): Promise<StateSample> {
+async function measure(stack: string, sourceMaps: boolean): Promise<StateSample> {
   const started = process.hrtime.bigint();
   let inputBytes = 0;
   let commands = 0;
@@ -75,21 +76,23 @@ async function measure(stack: string): Promise<StateSample> {
   // Commands register once their dependencies resolved: wait until none has for a while.
   while (Date.now() - last < 500) await new Promise((r) => setTimeout(r, 50));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9 - 0.5;
-  return { stack: stack === "prod" ? "prod" : `generated`, nodes: plan.nodes.length, commands, uploads, inputBytes, seconds, peakMiB: peakRssMiB() };
+  return { stack: stack === "prod" ? "prod" : `generated`, sourceMaps, nodes: plan.nodes.length, commands, uploads, inputBytes, seconds, peakMiB: peakRssMiB() };
 }
 
+/** Each stack once with source maps on (a program run by tsx or ts-node) and once with them off (compiled JS). */
 export function stateSizes(stacks: readonly string[]): StateSample[] {
-  return stacks.map((stack) => {
-    const child = spawnSync(process.execPath, [...process.execArgv, __filename, CHILD, stack], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return stacks.flatMap((stack) => ["on", "off"].map((sourceMaps) => ({ stack, sourceMaps }))).map(({ stack, sourceMaps }) => {
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, CHILD, stack, sourceMaps], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (child.status !== 0) throw new Error(`the ${stack} run exited with ${child.status ?? child.signal}`);
     return JSON.parse(child.stdout.trim().split("\n").pop()!) as StateSample;
   });
 }
 
 export function stateTable(samples: readonly StateSample[]): string {
-  const header = ["stack", "nodes", "Commands", "uploads", "inputs", "per node", "program", "peak RSS"];
+  const header = ["stack", "source maps", "nodes", "Commands", "uploads", "inputs", "per node", "program", "peak RSS"];
   const rows = samples.map((s) => [
     s.stack,
+    s.sourceMaps ? "on" : "off",
     String(s.nodes),
     String(s.commands),
     String(s.uploads),
@@ -103,7 +106,11 @@ export function stateTable(samples: readonly StateSample[]): string {
 }
 
 if (process.argv[2] === CHILD) {
-  void measure(process.argv[3]!).then((sample) => {
+  // tsx turns source maps on, which makes every stack the SDK captures (one per promise and per
+  // resource) cost a source-map lookup; a program run from compiled JS, as the package ships it, has them off.
+  const sourceMaps = process.argv[4] === "on";
+  process.setSourceMapsEnabled(sourceMaps);
+  void measure(process.argv[3]!, sourceMaps).then((sample) => {
     process.stdout.write(`${JSON.stringify(sample)}\n`);
     process.exit(0);
   });

@@ -34,7 +34,11 @@ function inputsHash(inputs: Record<string, unknown>): string {
   return createHash("sha256").update(JSON.stringify([unwrap(connection), create, unwrap(stdin), triggers])).digest("hex");
 }
 
-async function runCommand(name: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+/**
+ * Runs one resource's work as the engine would create it, once per inputs when a state file is given,
+ * and records it: its status, time and, on failure, its error prefixed with its name, as Pulumi does.
+ */
+async function tracked(name: string, inputs: Record<string, unknown>, work: (run: CommandRun) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
   const [node, ...rest] = name.split("-");
   const run: CommandRun = { name, node: node!, step: rest.join("-"), status: "running", ms: 0, stdout: "", stderr: "" };
   runs.set(name, run);
@@ -46,22 +50,13 @@ async function runCommand(name: string, inputs: Record<string, unknown>): Promis
   delete nextState[name];
   const started = Date.now();
   try {
-    const result = await sshExec(unwrap(inputs.connection) as CommandConnection, inputs.create as string, {
-      stdin: (unwrap(inputs.stdin) as string | undefined) ?? "",
-      ...(input.dropConnection?.command === name ? { dropWhenStdout: new RegExp(input.dropConnection.whenStdout) } : {}),
-    });
-    Object.assign(run, { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
-    if (result.dropped) throw new Error(`${name}: connection to ${(unwrap(inputs.connection) as CommandConnection).host} dropped mid-step`);
-    if (result.exitCode !== 0) throw new Error(`${name}: process exited with status ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    const state = await work(run);
     run.status = "ok";
     nextState[name] = hash;
-    const parsed = parseStepResult(result.stdout);
-    if (parsed) run.result = parsed;
-    return { ...inputs, stdout: result.stdout, stderr: result.stderr };
+    return state;
   } catch (error) {
     run.status = "failed";
     const message = (error as Error).message;
-    // Pulumi prefixes a failed resource's error with its name; so does the harness.
     run.error = message.startsWith(`${name}: `) ? message : `${name}: ${message}`;
     throw error;
   } finally {
@@ -70,24 +65,34 @@ async function runCommand(name: string, inputs: Record<string, unknown>): Promis
   }
 }
 
+function runCommand(name: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return tracked(name, inputs, async (run) => {
+    const result = await sshExec(unwrap(inputs.connection) as CommandConnection, inputs.create as string, {
+      stdin: (unwrap(inputs.stdin) as string | undefined) ?? "",
+      ...(input.dropConnection?.command === name ? { dropWhenStdout: new RegExp(input.dropConnection.whenStdout) } : {}),
+    });
+    Object.assign(run, { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
+    if (result.dropped) throw new Error(`${name}: connection to ${(unwrap(inputs.connection) as CommandConnection).host} dropped mid-step`);
+    if (result.exitCode !== 0) throw new Error(`${name}: process exited with status ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    const parsed = parseStepResult(result.stdout);
+    if (parsed) run.result = parsed;
+    return { ...inputs, stdout: result.stdout, stderr: result.stderr };
+  });
+}
+
 /**
  * A CopyToRemote's upload (the step library's installer): the file's bytes go to remotePath through
  * `cat` on the login shell's stdin, a stand-in for the provider's SFTP, as the login user, like it.
  */
-async function copyToRemote(name: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const hash = inputsHash(inputs);
-  if (input.stateFile && previousState[name] === hash) return inputs;
-  delete nextState[name];
-  try {
+function copyToRemote(name: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return tracked(name, inputs, async (run) => {
     const path = await (inputs.source as { path: string | Promise<string> }).path;
     const remotePath = inputs.remotePath as string;
     const result = await sshExec(unwrap(inputs.connection) as CommandConnection, `mkdir -p "$(dirname '${remotePath}')" && cat >'${remotePath}'`, { stdin: readFileSync(path, "utf8") });
+    Object.assign(run, { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
     if (result.exitCode !== 0) throw new Error(`${name}: upload to ${remotePath} exited with status ${result.exitCode}: ${result.stderr.trim()}`);
-    nextState[name] = hash;
     return inputs;
-  } finally {
-    lastActivity = Date.now();
-  }
+  });
 }
 
 async function main(): Promise<void> {
@@ -124,7 +129,7 @@ async function main(): Promise<void> {
     input.stack,
   );
 
-  const report: ApplyReport = { ok: true, errors: [], commands: [] };
+  const report: ApplyReport = { ok: true, errors: [], commands: [], libraries: [] };
   process.on("unhandledRejection", (error) => report.errors.push(String((error as Error)?.message ?? error)));
   const { stackProgram } = await import("../../../src/stack-program");
   try {
@@ -132,7 +137,7 @@ async function main(): Promise<void> {
       // Every step the program declares, including those that never register because a dependency failed.
       pulumi.runtime.registerStackTransformation((args) => {
         if (args.type === "kubeplug:node:NodeStep") stepNames.push(args.name);
-        if (args.type === "command:remote:Command" && args.name.endsWith("-node-library")) libraryNames.push(args.name);
+        if (args.type === "command:remote:CopyToRemote" || (args.type === "command:remote:Command" && args.name.endsWith("-node-library"))) libraryNames.push(args.name);
         return undefined;
       });
       return stackProgram();
@@ -143,11 +148,11 @@ async function main(): Promise<void> {
   // Dependents of a failed step never register; wait until nothing has happened for a while.
   while (inFlight.size > 0 || Date.now() - lastActivity < 1500) await new Promise((r) => setTimeout(r, 100));
 
-  for (const name of stepNames) {
-    report.commands.push(runs.get(name) ?? { name, node: name.split("-")[0]!, step: name.split("-").slice(1).join("-"), status: "skipped", ms: 0, stdout: "", stderr: "" });
-  }
-  // The step library's installs are not steps; one that failed is an error of the apply.
-  for (const name of libraryNames) if (runs.get(name)?.status === "failed") report.errors.push(runs.get(name)!.error!);
+  const declared = (name: string): CommandRun => runs.get(name) ?? { name, node: name.split("-")[0]!, step: name.split("-").slice(1).join("-"), status: "skipped", ms: 0, stdout: "", stderr: "" };
+  report.commands.push(...stepNames.map(declared));
+  // The step library's upload and install are not steps; one that failed is also an error of the apply.
+  report.libraries.push(...libraryNames.map(declared));
+  for (const run of report.libraries) if (run.status === "failed") report.errors.push(run.error!);
   report.ok = report.commands.every((c) => c.status === "ok" || c.status === "unchanged") && report.errors.length === 0;
   if (input.stateFile) writeFileSync(input.stateFile, JSON.stringify(nextState, null, 2));
   writeFileSync(process.env.KUBEPLUG_HARNESS_REPORT!, JSON.stringify(report));

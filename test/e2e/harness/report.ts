@@ -34,6 +34,8 @@ export interface ApplyReport {
   ok: boolean;
   errors: string[];
   commands: CommandRun[];
+  /** Each node's step-library upload (`<node>-node-library-upload`) and install (`<node>-node-library`), which every step depends on. */
+  libraries: CommandRun[];
 }
 
 /** One row of the e2e figures table (bench/e2e.ts prints them). */

@@ -154,9 +154,11 @@ export async function finishBed(bed: Testbed | undefined, work: string, scenario
   }
 }
 
+/** A step's run, or a node's step-library upload or install, by its resource name. */
 export const command = (report: ApplyReport, name: string): CommandRun => {
-  const found = report.commands.find((c) => c.name === name);
-  if (!found) throw new Error(`no command ${name} in the report; it has ${report.commands.map((c) => c.name).join(", ")}`);
+  const all = [...report.commands, ...report.libraries];
+  const found = all.find((c) => c.name === name);
+  if (!found) throw new Error(`no command ${name} in the report; it has ${all.map((c) => c.name).join(", ")}`);
   return found;
 };
 
