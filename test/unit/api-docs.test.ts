@@ -10,11 +10,19 @@ const root = join(__dirname, "..", "..");
 const index = join(root, "src", "index.ts");
 const followed = join(root, "src", "components") + "/";
 
+/**
+ * The program of src/index.ts. @pulumi/kubernetes's declarations (thousands of files) are read as
+ * empty: no Args field is declared there, and parsing them would be most of this test's time.
+ */
 function program(): ts.Program {
   const file = ts.findConfigFile(root, ts.sys.fileExists, "tsconfig.json")!;
   const { config } = ts.readConfigFile(file, ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config, ts.sys, root);
-  return ts.createProgram([index], { ...options, noEmit: true });
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, language, ...rest) =>
+    fileName.includes("/node_modules/@pulumi/kubernetes/") ? ts.createSourceFile(fileName, "", language) : read(fileName, language, ...rest);
+  return ts.createProgram([index], { ...options, noEmit: true }, host);
 }
 
 /** `Type.field` for every field reachable from the exported Args that has no doc comment. */
