@@ -17,7 +17,7 @@ import { stackValues } from "./render-stack";
 import { stateSizes, stateTable } from "./state-size";
 
 const CHILD = "--one-size";
-/** In memory where there is a tmpfs: 16k nodes write 4 GB, and on disk the first write measures the disk, not kubeplug. */
+/** In memory where there is a tmpfs: 16k nodes write 320 MiB in 296,008 files, and on disk the first write measures the disk, not kubeplug. */
 const OUT_BASE = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 
 interface Sample {

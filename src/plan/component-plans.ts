@@ -67,9 +67,9 @@ export interface RuntimeComponentSettings {
   readonly kubeletCgroupDriver?: "systemd" | "cgroupfs";
   /** As `kubeplug:cluster.downloads`. */
   readonly downloads?: DownloadsInput;
-  /** As `kubeplug:network.cni`'s binDir and confDir. */
+  /** As `kubeplug:network.cni`'s binDir and confDir; default /opt/cni/bin and /etc/cni/net.d. */
   readonly cni?: CniDirsInput;
-  /** Whether the nodes expose /dev/kvm; false refuses VM runtimes up front. */
+  /** Whether the nodes expose /dev/kvm; false refuses Kata and gVisor's kvm platform up front. Unset: checked on each node. */
   readonly virtualization?: boolean;
   /** As `kubeplug:cluster.prepare`: extra kernel modules and sysctls for the node-prepare step. */
   readonly prepare?: { readonly modules?: readonly string[]; readonly sysctls?: Readonly<Record<string, string | number>> };

@@ -4,12 +4,16 @@ import { NetworkComponentNode, planNetworkComponent } from "../../plan/component
 import { NodeConnection } from "../node/connection";
 import { connectPlanned, createNodeSteps, NodeLibraries, NodeStep, PlannedNode, warnAll } from "../node/node-step";
 
+/** A host that gets CNI plugins and conflists. */
 export interface NetworkNode extends NetworkComponentNode {
+  /** Node name: names the node steps and appears in every error about the node. */
   readonly name: string;
+  /** How kubeplug reaches the node over SSH; its host key is pinned or the check is explicitly skipped. */
   readonly connection: NodeConnection;
 }
 
 export interface NodeNetworkArgs {
+  /** The hosts that get the CNI plugins and conflists; each gets its own node steps. */
   readonly nodes: readonly NetworkNode[];
   /** The same shape as `kubeplug:network` in a stack file. */
   readonly config: NetworkInput;

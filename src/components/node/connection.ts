@@ -7,6 +7,7 @@ import { SSH_DEFAULTS } from "../../config/cluster";
  * key may be Outputs of resources in the same program (a VM's address, a generated key).
  */
 export interface NodeConnection {
+  /** Address or DNS name of the host; may be an Output (a VM's address from the same program). */
   readonly host: pulumi.Input<string>;
   /** Default 22 (SSH_DEFAULTS). */
   readonly port?: number;

@@ -6,7 +6,9 @@ import { libraryInstallCommand, libraryInstallerFile, libraryUploadPath, stepLib
 import { NodeStepSpec, remoteCommand, StepRef } from "./step";
 
 export interface NodeStepArgs {
+  /** The node the step runs on, over SSH. */
   readonly connection: NodeConnection;
+  /** The rendered step (from a plan's NodePlan.steps): its script, content hash and dependencies. */
   readonly spec: NodeStepSpec;
   /** Secret payload the script reads on stdin (credentials); never part of the script. */
   readonly stdin?: pulumi.Input<string>;

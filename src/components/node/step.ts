@@ -8,7 +8,9 @@ export type StepPhase = "install" | "configure" | "verify";
 
 /** What a step needs to know about the node it runs on. */
 export interface StepNode {
+  /** Node name, as in the stack file. */
   readonly name: string;
+  /** CPU architecture (amd64, arm64): picks the download artifacts. */
   readonly arch: string;
 }
 
@@ -31,9 +33,11 @@ export function credentialsFingerprint(credentials: readonly { readonly registry
 }
 
 export interface StepDefinition {
+  /** The node the step is rendered for. */
   readonly node: StepNode;
   /** Unique per node, e.g. `containerd-configure`; also names the log and ownership files on the node. */
   readonly id: string;
+  /** install, configure or verify: shown beside the step in the plan text and in its script header. */
   readonly phase: StepPhase;
   /** One line for the plan. */
   readonly summary: string;
@@ -43,6 +47,7 @@ export interface StepDefinition {
   readonly files: readonly RenderedFile[];
   /** Bash fragments that make up the body, in order: the shipped ones (scripts/*.sh) are sourced from the node's step library, others go inline. */
   readonly body: readonly string[];
+  /** What the step reads on stdin, when it needs secrets; absent for steps without credentials. */
   readonly secret?: SecretPayload;
   /** Ids of steps on the same node that must have succeeded first. */
   readonly dependsOn: readonly string[];
@@ -50,12 +55,15 @@ export interface StepDefinition {
 
 /** A step of another node, by node name and step id. */
 export interface StepRef {
+  /** The other node's name. */
   readonly node: string;
+  /** The step's id on that node, e.g. `swap-start` (a runtime swap's last step on an earlier wave's node). */
   readonly step: string;
 }
 
 /** A rendered node step: exactly what `pulumi up` runs on the node and what `npm run render` writes. */
 export interface NodeStepSpec extends Omit<StepDefinition, "body" | "vars"> {
+  /** The whole bash script: header variables, staged files and body; it sources the node's step library by hash. */
   readonly script: string;
   /** Changes exactly when the script (and so any file it installs) changes. */
   readonly contentHash: string;

@@ -7,6 +7,7 @@ import { PlannedRuntimeClass } from "./runtime-class-manifest";
 export interface RuntimeClassArgs {
   /** The CRI handler: the runtimes-table key in containerd or CRI-O. */
   readonly handler: string;
+  /** scheduling.nodeSelector: the node labels a pod of this class must land on; default none (every node of `nodes`). */
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** overhead.podFixed, e.g. { cpu: "250m", memory: "160Mi" }. */
   readonly overhead?: { readonly cpu?: string | undefined; readonly memory?: string | undefined };

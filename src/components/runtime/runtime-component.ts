@@ -9,11 +9,13 @@ import { SecretValues, secretPayload } from "../node/secret-payload";
 export interface RuntimeNode extends ComponentNode {
   /** Node name: names the node steps and appears in every error about the node. */
   readonly name: string;
+  /** How kubeplug reaches the node over SSH; its host key is pinned or the check is explicitly skipped. */
   readonly connection: NodeConnection;
 }
 
 /** Arguments every runtime component takes besides its own config. */
 export interface RuntimeArgsBase extends Omit<RuntimeComponentSettings, "config"> {
+  /** The hosts the runtime is installed on; each gets its own node steps. */
   readonly nodes: readonly RuntimeNode[];
   /** Secret values by reference id (`config:<key>` or `env:<NAME>`, see secretRefId). */
   readonly secrets?: SecretValues;
@@ -21,7 +23,9 @@ export interface RuntimeArgsBase extends Omit<RuntimeComponentSettings, "config"
 
 /** A pool runtime planCluster has already validated and planned: what Cluster passes. */
 export interface PlannedRuntimeArgs {
+  /** One pool's runtime from planCluster, with the pool's nodes, their steps and connections. */
   readonly fromPlan: { readonly runtime: PoolRuntimePlan; readonly nodes: readonly PlannedNode[] };
+  /** Secret values by reference id (`config:<key>` or `env:<NAME>`, see secretRefId). */
   readonly secrets?: SecretValues;
 }
 
