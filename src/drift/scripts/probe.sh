@@ -74,12 +74,22 @@ done
 for entry in "${KP_PROBE_UNITS[@]}"; do
   unit=${entry%%=*}
   binary=${entry#*=}
-  active=$(systemctl is-active "$unit" 2>/dev/null || true)
-  enabled=$(systemctl is-enabled "$unit" 2>/dev/null || true)
-  started=$(systemctl show -p ActiveEnterTimestamp --value "$unit" 2>/dev/null || true)
-  if [ -n "$started" ] && [ "$active" = active ]; then started=$(date -d "$started" +%s 2>/dev/null || echo 0); else started=0; fi
+  # One systemctl for the three facts; --timestamp=unix (systemd 248+) spares a date(1) call.
+  active='' enabled='' started=''
+  while IFS='=' read -r key value; do
+    case $key in
+      ActiveState) active=$value ;;
+      UnitFileState) enabled=$value ;;
+      ActiveEnterTimestamp) started=${value#@} ;;
+    esac
+  done < <(systemctl show --timestamp=unix -p ActiveState -p UnitFileState -p ActiveEnterTimestamp "$unit" 2>/dev/null || true)
+  if [ "$active" != active ] || ! [[ $started =~ ^[0-9]+$ ]]; then started=0; fi
   version=-
-  if command -v "$binary" >/dev/null 2>&1; then version=$("$binary" --version 2>/dev/null | head -n 1 | tr '\t' ' ' || true); fi
+  if command -v "$binary" >/dev/null 2>&1; then
+    version=$("$binary" --version 2>/dev/null || true)
+    version=${version%%$'\n'*}
+    version=${version//$'\t'/ }
+  fi
   printf 'unit\t%s\t%s\t%s\t%s\t%s\n' "$unit" "${active:-unknown}" "${enabled:-unknown}" "$started" "${version:--}"
   # Markers the daemon steps leave until a restart (or reload) they recorded has fully happened (service.sh).
   [ ! -f "$state_dir/$unit.restart-pending" ] || printf 'pending\t%s\trestart\n' "$unit"
