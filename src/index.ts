@@ -5,6 +5,7 @@ export { renderContainerd, RenderedContainerd } from "./components/runtime/conta
 export { CrioRuntime, CrioRuntimeArgs, planCrioArgs } from "./components/runtime/crio";
 export { PlannedRuntimeArgs } from "./components/runtime/runtime-component";
 export { RuntimeClass, RuntimeClassArgs } from "./components/runtime/runtime-class";
+export { ClassNode } from "./config/runtime-class-selection";
 export { NodeNetwork, NodeNetworkArgs, planNetworkArgs } from "./components/network/node-network";
 export { CniProvider, CniProviderArgs } from "./components/network/providers/provider";
 export { parseCniProvider, CniProviderSettings, CniProviderSettingsInput } from "./config/cni-provider";

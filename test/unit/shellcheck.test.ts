@@ -85,4 +85,10 @@ describe.skipIf(skip)(`rendered node scripts pass shellcheck${skip ? ` (skipped:
     expect(ASSETS).toEqual(expect.arrayContaining([join(ROOT, "src/components/network/scripts/cni-conflist.sh")]));
     expect(shellcheck(listFile("assets.list", ASSETS))).toBe("");
   });
+
+  it("the CI scripts (.ci/run, .ci/pinned-node) are clean", () => {
+    const ci = readdirSync(join(ROOT, ".ci")).sort().map((f) => join(ROOT, ".ci", f));
+    expect(ci).toEqual([join(ROOT, ".ci/pinned-node"), join(ROOT, ".ci/run")]);
+    expect(shellcheck(listFile("ci.list", ci))).toBe("");
+  });
 });

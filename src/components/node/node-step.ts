@@ -26,7 +26,13 @@ export interface StepResult {
 
 export const RESULT_MARKER = "KUBEPLUG_RESULT ";
 
-export function parseStepResult(stdout: string): StepResult | undefined {
+/**
+ * A step's result from its stdout; undefined when the step has not run or printed no result line.
+ * Nothing runs during preview, and a test mock (`pulumi.runtime.setMocks`) that returns only the
+ * inputs gives a Command no stdout at all: both mean "not run", never an error.
+ */
+export function parseStepResult(stdout: string | undefined): StepResult | undefined {
+  if (typeof stdout !== "string") return undefined;
   const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_MARKER));
   return line ? (JSON.parse(line.slice(RESULT_MARKER.length)) as StepResult) : undefined;
 }
@@ -39,7 +45,7 @@ export function parseStepResult(stdout: string): StepResult | undefined {
 export class NodeStep extends pulumi.ComponentResource {
   readonly contentHash: string;
   readonly command: command.remote.Command;
-  /** What changed on the node in the last run. Unknown during preview: nothing runs then. */
+  /** What changed on the node in the last run: unknown during preview, undefined where the step has not run (parseStepResult). */
   readonly result: pulumi.Output<StepResult | undefined>;
 
   constructor(name: string, args: NodeStepArgs, opts?: pulumi.ComponentResourceOptions) {
