@@ -8,7 +8,7 @@
  * one-round-trip floor, and the issue's targets, met or not. Needs root and the test-bed tools; run
  * it under the e2e lock: `flock /tmp/kubeplug-e2e.lock npm run bench:vs-kubespray`.
  *
- *   npm run bench:vs-kubespray [-- --nodes 1,3] [--runs 3]
+ *   npm run bench:vs-kubespray [-- --nodes 1,3] [--runs 3] [--kubespray-runs N]   (kubespray's converged runs; default: --runs)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -35,7 +35,7 @@ async function prepareNode(bed: Testbed, node: Testbed["nodes"][number], artifac
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-apt >/dev/null",
     "mkdir -p /etc/bash_completion.d",
   ].join("\n");
-  const result = await bed.ssh(node, `bash -c ${JSON.stringify(script)}`);
+  const result = await bed.ssh(node, "bash -s", { input: `${script}\n` });
   if (result.code !== 0) throw new Error(`${node.name}: preparing the node failed: ${result.stderr.trim()}`);
 }
 
@@ -103,7 +103,8 @@ async function measure(tool: Tool, nodes: number, artifacts: BenchArtifacts, tre
     await Promise.all(bed.nodes.map((node) => prepareNode(bed, node, artifacts)));
     log(`${tool}, ${nodes} node(s): fresh install, then ${runs} converged runs`);
     const figures = tool === "kubeplug" ? await measureKubeplug(bed, artifacts, runs) : await measureKubespray(bed, artifacts, tree, join(work, `${tool}-${nodes}`), runs);
-    log(`${tool}, ${nodes} node(s): fresh ${(figures.fresh.ms / 1000).toFixed(2)} s, converged ${figures.converged.map((r) => (r.ms / 1000).toFixed(2)).join(" / ")} s`);
+    const figure = (run: RunFigure) => `${(run.ms / 1000).toFixed(2)} s (changed ${run.changed}, restarts ${run.restarts}${run.reportedRestarts === undefined ? "" : `, reported ${run.reportedRestarts}`})`;
+    log(`${tool}, ${nodes} node(s): fresh ${figure(figures.fresh)}; converged ${figures.converged.map(figure).join(" / ")}${figures.floorMs === undefined ? "" : `; floor ${(figures.floorMs / 1000).toFixed(2)} s`}`);
     return { tool, nodes, ...figures };
   } finally {
     await bed.stop();
@@ -113,10 +114,13 @@ async function measure(tool: Tool, nodes: number, artifacts: BenchArtifacts, tre
 const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { nodes: { type: "string", default: "1,3" }, runs: { type: "string", default: "3" } }, strict: true });
+  const options = { nodes: { type: "string", default: "1,3" }, runs: { type: "string", default: "3" }, "kubespray-runs": { type: "string" } } as const;
+  const { values } = parseArgs({ options, strict: true });
   const sizes = values.nodes.split(",").map(Number);
-  const runs = Number(values.runs);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 9) || !Number.isInteger(runs) || runs < 1) throw new Error("usage: --nodes 1,3 (1 to 9 each) --runs N (N ≥ 1)");
+  const runs = { kubeplug: Number(values.runs), kubespray: Number(values["kubespray-runs"] ?? values.runs) };
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 9) || Object.values(runs).some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error("usage: --nodes 1,3 (1 to 9 each) --runs N [--kubespray-runs M] (converged runs, each ≥ 1; kubespray's default to N)");
+  }
   const unavailable = testbedUnavailableReason();
   if (unavailable) throw new Error(`cannot run: ${unavailable}`);
   const ansible = await ensureAnsible();
@@ -126,12 +130,12 @@ async function main(): Promise<void> {
     const tree = await unpackKubespray(work);
     const loadBefore = uptime();
     const beds: BedFigures[] = [];
-    for (const nodes of sizes) for (const tool of ["kubespray", "kubeplug"] as const) beds.push(await measure(tool, nodes, artifacts, tree, work, runs));
+    for (const nodes of sizes) for (const tool of ["kubespray", "kubeplug"] as const) beds.push(await measure(tool, nodes, artifacts, tree, work, runs[tool]));
     const loadAfter = uptime();
     console.log(
       [
         `kubeplug vs kubespray v${KUBESPRAY_VERSION} (container-engine/containerd under ${ansible}), same run, fresh test beds per tool and size.`,
-        `Installed: containerd ${VERSIONS.containerd}, runc ${VERSIONS.runc}, crictl ${VERSIONS.crictl} (kubespray also nerdctl ${VERSIONS.nerdctl}), docker.io mirror; converged = ${runs} re-runs with no change.`,
+        `Installed: containerd ${VERSIONS.containerd}, runc ${VERSIONS.runc}, crictl ${VERSIONS.crictl} (kubespray also nerdctl ${VERSIONS.nerdctl}), docker.io mirror; converged = re-runs with no change (kubeplug ${runs.kubeplug}, kubespray ${runs.kubespray}).`,
         "Release files are STAND-INS with the upstream layout (containerd and runc built from Debian's binaries; crictl and nerdctl are scripts), served by the bed's mirror with their own sha256.",
         `Load before: ${loadBefore}`,
         `Load after:  ${loadAfter}`,
