@@ -11,6 +11,8 @@ export interface RunResult {
 export interface RunOptions {
   input?: string;
   cwd?: string;
+  /** The child's whole environment; default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const running = new Set<ChildProcess>();
@@ -18,7 +20,7 @@ const running = new Set<ChildProcess>();
 /** Runs a command to completion without a shell; a non-zero exit is a result, not an error. */
 export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
     running.add(child);
     child.on("exit", () => running.delete(child));
     let stdout = "";

@@ -97,6 +97,25 @@ function onPath(tool: string): boolean {
   });
 }
 
+const BRIDGE_POLL_MS = 5_000;
+const BRIDGE_WAIT_MS = 10 * 60_000;
+
+/**
+ * Beds share the bridge, so one runs at a time: waits (polling every 5 s, up to 10 minutes) while
+ * another process's bed holds it, e.g. a containerd e2e run. A bed whose starter is gone holds it
+ * for nobody and is removed at each poll: waiting on it would only time out (every e2e file of a CI
+ * run once did, on a machine a killed session had left a bridge on).
+ */
+export async function waitForFreeBridge(): Promise<void> {
+  const deadline = Date.now() + BRIDGE_WAIT_MS;
+  for (;;) {
+    for (const dir of destroyLeftovers()) console.warn(`kubeplug test bed: removed leftover bed ${dir}`);
+    if (!bridgeExists()) return;
+    if (Date.now() > deadline) throw new Error(`${BRIDGE} still exists after ${BRIDGE_WAIT_MS / 60_000} minutes: another test bed is running`);
+    await delay(BRIDGE_POLL_MS);
+  }
+}
+
 /** node1, node2, … at 10.231.0.11, .12, …: the names and addresses stacks/Pulumi.dev.yaml uses. */
 export function testbedNodes(count: number): TestbedNodeSpec[] {
   return Array.from({ length: count }, (_, i) => ({ name: `node${i + 1}`, address: `10.231.0.${11 + i}` }));

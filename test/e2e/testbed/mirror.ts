@@ -32,14 +32,9 @@ export async function ensureMirror(): Promise<string> {
   try {
     const repo = join(build, "debian");
     mkdirSync(repo);
-    const sidContainerd = fetchDeb("sid", "containerd");
-    await downloadClosure(base, join(build, "chroot"), sidContainerd, repo);
-    copyFileSync(sidContainerd, join(repo, basename(sidContainerd)));
-    // --multiversion: both containerd versions must be listed, not just the newest.
-    writeFileSync(join(repo, "Packages"), await check("dpkg-scanpackages", ["--multiversion", "."], { cwd: repo }));
-    writeFileSync(join(repo, "Release"), releaseFile(readFileSync(join(repo, "Packages"))));
+    await downloadClosure(base, join(build, "chroot"), fetchDeb("sid", "containerd"), repo);
+    await indexFlatRepo(repo);
     for (const suite of RELEASE_SUITES) await buildReleaseTarball(suite, join(build, "releases", "containerd"), join(build, "stage"));
-    rmSync(join(build, "chroot"), { recursive: true, force: true });
     chmodSync(build, 0o755);
     publish(build, MIRROR_DIR);
     return MIRROR_DIR;
@@ -57,9 +52,17 @@ function publish(build: string, target: string): void {
   }
 }
 
-/** An unsigned Release (nodes trust the repo), so apt fetches the plain index at once instead of probing for compressed ones. */
-function releaseFile(packages: Buffer): string {
-  return `Date: ${new Date().toUTCString()}\nSHA256:\n ${sha256(packages)} ${packages.length} Packages\n`;
+/**
+ * Writes the index of a flat apt repository of `.deb`s: `deb [trusted=yes] <url> ./` on a node. The
+ * Release is unsigned (nodes trust the repo), so apt fetches the plain index at once instead of
+ * probing for compressed ones.
+ */
+export async function indexFlatRepo(repo: string): Promise<void> {
+  // --multiversion: both containerd versions must be listed, not just the newest.
+  const packages = await check("dpkg-scanpackages", ["--multiversion", "."], { cwd: repo });
+  writeFileSync(join(repo, "Packages"), packages);
+  const bytes = Buffer.from(packages);
+  writeFileSync(join(repo, "Release"), `Date: ${new Date().toUTCString()}\nSHA256:\n ${sha256(bytes)} ${bytes.length} Packages\n`);
 }
 
 /**
@@ -68,18 +71,32 @@ function releaseFile(packages: Buffer): string {
  * sid's containerd there too proves bookworm satisfies its dependencies, and fetches any the base lacks.
  */
 async function downloadClosure(base: string, chroot: string, sidDeb: string, repo: string): Promise<void> {
+  copyFileSync(sidDeb, join(repo, basename(sidDeb)));
+  await downloadForNodes(base, chroot, repo, [MIRROR_PACKAGES, [`/repo/${basename(sidDeb)}`]]);
+}
+
+/**
+ * Downloads into `repo` what a node lacks to install each list of `installs` (package names, or
+ * `/repo/<file>.deb` for a `.deb` already in `repo`), resolved by apt in a copy of the base unpacked
+ * at `chroot` (removed afterwards), so "lacks" is measured against exactly what nodes have.
+ */
+export async function downloadForNodes(base: string, chroot: string, repo: string, installs: readonly (readonly string[])[]): Promise<void> {
   await unpackBase(base, chroot);
-  rmSync(join(chroot, "etc/resolv.conf"), { force: true });
-  writeFileSync(join(chroot, "etc/resolv.conf"), readFileSync("/etc/resolv.conf"));
-  writeFileSync(join(chroot, "etc/apt/sources.list"), `deb ${DEBIAN_MIRROR} bookworm main\n`);
-  copyFileSync(sidDeb, join(chroot, "tmp", basename(sidDeb)));
-  // kubeplug installs with --no-install-recommends, so recommends (runc's criu, and python with it) stay out.
-  const apt = (...args: string[]) => check("chroot", [chroot, "apt-get", "-q", "-y", ...args]);
-  await apt("update");
-  await apt("install", "--download-only", "--no-install-recommends", ...MIRROR_PACKAGES);
-  await apt("install", "--download-only", "--no-install-recommends", `/tmp/${basename(sidDeb)}`);
-  const archives = join(chroot, "var/cache/apt/archives");
-  for (const deb of readdirSync(archives).filter((name) => name.endsWith(".deb"))) copyFileSync(join(archives, deb), join(repo, deb));
+  try {
+    rmSync(join(chroot, "etc/resolv.conf"), { force: true });
+    writeFileSync(join(chroot, "etc/resolv.conf"), readFileSync("/etc/resolv.conf"));
+    writeFileSync(join(chroot, "etc/apt/sources.list"), `deb ${DEBIAN_MIRROR} bookworm main\n`);
+    mkdirSync(join(chroot, "repo"));
+    for (const deb of readdirSync(repo).filter((name) => name.endsWith(".deb"))) copyFileSync(join(repo, deb), join(chroot, "repo", deb));
+    // kubeplug installs with --no-install-recommends, so recommends (runc's criu, and python with it) stay out.
+    const apt = (...args: string[]) => check("chroot", [chroot, "apt-get", "-q", "-y", ...args]);
+    await apt("update");
+    for (const packages of installs) await apt("install", "--download-only", "--no-install-recommends", ...packages);
+    const archives = join(chroot, "var/cache/apt/archives");
+    for (const deb of readdirSync(archives).filter((name) => name.endsWith(".deb"))) copyFileSync(join(archives, deb), join(repo, deb));
+  } finally {
+    rmSync(chroot, { recursive: true, force: true });
+  }
 }
 
 /** A stand-in for containerd's upstream release tarball of the version `suite` packages. */
