@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/render";
 import { LocalEnvironment } from "../../src/plan/preflight";
+import { captureOutput } from "../support/capture-output";
 
 // What `npm run render` says when its arguments or this machine do not fit: one clear line, never a
 // stack trace, and the names that do exist.
@@ -12,21 +13,7 @@ const work = mkdtempSync(join(tmpdir(), "kubeplug-render-cli-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function run(argv: string[], local?: LocalEnvironment): { code: number; stdout: string; stderr: string } {
-  const out = { stdout: "", stderr: "" };
-  const saved = { stdout: process.stdout.write.bind(process.stdout), stderr: process.stderr.write.bind(process.stderr) };
-  const capture = (stream: "stdout" | "stderr") =>
-    ((chunk: string | Uint8Array) => {
-      out[stream] += chunk.toString();
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture("stdout");
-  process.stderr.write = capture("stderr");
-  try {
-    return { code: main(argv, projectDir, local), ...out };
-  } finally {
-    process.stdout.write = saved.stdout;
-    process.stderr.write = saved.stderr;
-  }
+  return captureOutput(() => main(argv, projectDir, local));
 }
 
 /** A machine with the dev stack's key in its project directory and nothing in its environment. */

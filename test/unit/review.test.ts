@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/render";
 import { LocalEnvironment } from "../../src/plan/preflight";
+import { captureOutput } from "../support/capture-output";
 import { COMMENT_LIMIT, formatMarkdown } from "../../src/review/markdown";
 import { FileReview, Review } from "../../src/review/model";
 
@@ -16,21 +17,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const machine: LocalEnvironment = { projectDir: work, homeDir: join(work, "home"), env: {} };
 
 function run(argv: string[], projectDir = repo): { code: number; stdout: string; stderr: string } {
-  const out = { stdout: "", stderr: "" };
-  const saved = { stdout: process.stdout.write.bind(process.stdout), stderr: process.stderr.write.bind(process.stderr) };
-  const capture = (stream: "stdout" | "stderr") =>
-    ((chunk: string | Uint8Array) => {
-      out[stream] += chunk.toString();
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture("stdout");
-  process.stderr.write = capture("stderr");
-  try {
-    return { code: main(argv, projectDir, machine), ...out };
-  } finally {
-    process.stdout.write = saved.stdout;
-    process.stderr.write = saved.stderr;
-  }
+  return captureOutput(() => main(argv, projectDir, machine));
 }
 
 const prodStack = readFileSync(join(repo, "stacks", "Pulumi.prod.yaml"), "utf8");
