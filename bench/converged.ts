@@ -18,7 +18,7 @@ import { remoteCommand } from "../src/components/node/step";
 import { parseStackFile } from "../src/config/stack";
 import { planCluster, NodePlan } from "../src/plan/cluster-plan";
 import { sshExec } from "../test/e2e/harness/ssh-exec";
-import { waitForFreeBridge, withCrictlStandin } from "../test/e2e/harness/scenarios";
+import { waitForFreeBridge, withCrictlStandin } from "../test/e2e/harness/bed";
 import { cniPluginsReleases, CNI_VERSIONS } from "../test/e2e/standins/artifacts";
 import { containerdReleaseChecksums, startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "../test/e2e/testbed";
 
