@@ -380,14 +380,14 @@ kp_prune_owned() {
 
 kp_record_owned() {
   local list staged path
-  local -A listed=()
+  local -A written=()
   list=$(kp_owned_list)
   staged="$KP_STAGE/owned.list"
   : >"$staged"
   for path in "${KP_OWNED[@]}"; do
     # A converged run adds the files its install receipt lists, and then installs the rendered ones again.
-    [ -z "${listed[$path]:-}" ] || continue
-    listed[$path]=1
+    [ -z "${written[$path]:-}" ] || continue
+    written[$path]=1
     if [ -f "$path" ]; then printf '%s %s\n' "${KP_KNOWN_SHA[$path]:-$(kp_sha256 "$path")}" "$path" >>"$staged"; fi
   done
   if [ -f "$list" ] && cmp -s "$staged" "$list"; then return 0; fi
