@@ -1,7 +1,14 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compareNode, describeFinding } from "../../src/drift/compare";
+import { expectedState } from "../../src/drift/expected";
+import { parseProbe, probeScript } from "../../src/drift/probe";
+import { parseStackFile } from "../../src/config/stack";
+import { planCluster } from "../../src/plan/cluster-plan";
+import { withCrictlStandin } from "./harness/bed";
 import { command, failures, finishBed, onNode, Scenarios, Stack, waitForFreeBridge } from "./harness/scenarios";
 import { cniPluginsReleases, CNI_VERSIONS, StandinRelease } from "./standins/artifacts";
 import { containerdReleaseChecksums, startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "./testbed";
@@ -76,6 +83,16 @@ describe.skipIf(skip)(`install receipts on a real test node${skip ? ` (skipped: 
         sha256sum /usr/local/bin/* /opt/cni/bin/* | sort
         systemctl show -p MainPID --value containerd`);
 
+  /** What the drift check (src/drift) finds on node1 against the stack, as `npm run drift` would. */
+  async function drift(s: Stack = stack()): Promise<string[]> {
+    const config = parseStackFile("receipts", yaml.dump(await withCrictlStandin(s)), "receipts").config;
+    const expected = expectedState(config, planCluster(config))[0]!;
+    const run = await bed.ssh("node1", "bash -s", { input: probeScript(expected) });
+    const report = parseProbe(run.stdout);
+    if ("invalid" in report) throw new Error(`${report.invalid}: ${run.stderr}`);
+    return compareNode(expected, report).map(describeFinding);
+  }
+
   it("fresh install: every release install writes a receipt that agrees with its ownership list", async () => {
     const report = await applyAll("fresh install (releases)");
     for (const step of INSTALL_STEPS) expect(command(report, `node1-${step}`).result?.changed.length, step).toBeGreaterThan(0);
@@ -102,6 +119,10 @@ describe.skipIf(skip)(`install receipts on a real test node${skip ? ` (skipped: 
   it("a hand-edited binary, a chmod-ed plugin and a deleted one are repaired by the full install, and the next run is converged again", async () => {
     const wanted = await on("sha256sum /usr/local/bin/ctr /opt/cni/bin/bridge /opt/cni/bin/portmap");
     await on("printf 'x' >>/usr/local/bin/ctr && chmod 0700 /opt/cni/bin/bridge && rm /opt/cni/bin/portmap");
+    // The drift check reads the same record: the binary's bytes from the ownership list, modes from the receipt.
+    const found = await drift();
+    expect(found).toEqual(expect.arrayContaining(["/opt/cni/bin/bridge: mode 0700, should be 0755", "/opt/cni/bin/portmap: missing"]));
+    expect(found.some((f) => f.startsWith("/usr/local/bin/ctr: changed outside kubeplug"))).toBe(true);
     const report = await applyAll("hand edits repaired");
     expect(command(report, "node1-containerd-install").stdout).toContain("a file the install receipt lists changed or is gone");
     expect(command(report, "node1-containerd-install").result?.changed).toEqual(["/usr/local/bin/ctr"]);
@@ -109,6 +130,10 @@ describe.skipIf(skip)(`install receipts on a real test node${skip ? ` (skipped: 
     expect(await on("sha256sum /usr/local/bin/ctr /opt/cni/bin/bridge /opt/cni/bin/portmap")).toBe(wanted);
     expect(await on("stat -c %a /opt/cni/bin/bridge")).toBe("755");
 
+    expect(await drift()).toEqual([]);
+    await on("chmod 0700 /usr/local/bin/containerd-shim-runc-v2");
+    expect(await drift()).toEqual(["/usr/local/bin/containerd-shim-runc-v2: mode 0700, should be 0755"]);
+    await on("chmod 0755 /usr/local/bin/containerd-shim-runc-v2");
     const again = await applyAll("converged after the repair");
     for (const c of again.commands) expect({ name: c.name, changed: c.result?.changed }).toEqual({ name: c.name, changed: [] });
     expect(command(again, "node1-cni-plugins-install").stdout).toContain("installed as their receipt records");
