@@ -64,6 +64,13 @@ describe("install receipts", () => {
     expect(readFileSync(ownedList, "utf8")).toBe(before);
   });
 
+  it("a converged run that installs a listed file again (unchanged) keeps the receipt as it is, each file once", () => {
+    const receipt = readFileSync(receiptFile, "utf8");
+    const run = step(`kp_receipt_current; KP_OWNED+=('${files[1]}'); kp_receipt_write; rm -f ${receiptFile}; KP_RECEIPT_CURRENT=0; kp_receipt_write`);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(receiptFile, "utf8")).toBe(receipt);
+  });
+
   it.each([
     ["another key (a different version, source or file set)", () => undefined, "k2", "the install receipt is for another install"],
     ["a hand-edited file", () => writeFileSync(files[0]!, "edited\n"), undefined, "a file the install receipt lists changed or is gone"],

@@ -12,6 +12,8 @@
 # repairs the node and writes the receipt again.
 
 KP_RECEIPT_FORMAT="kubeplug-receipt 1"
+# Set by kp_receipt_current: the receipt already says what is on the node.
+KP_RECEIPT_CURRENT=0
 
 kp_receipt_path() {
   printf '%s/receipts/%s' "$KP_STATE_DIR" "$KP_STEP"
@@ -49,6 +51,7 @@ kp_receipt_current() {
     return 1
   fi
   local line
+  KP_RECEIPT_CURRENT=1
   while IFS= read -r line; do
     KP_OWNED+=("${line:66}")
     # shellcheck disable=SC2034,SC2004 # KP_KNOWN_SHA is the prelude's associative array, read by kp_record_owned
@@ -62,10 +65,19 @@ kp_receipt_current() {
 # and the install that just succeeded stands.
 kp_receipt_write() {
   local receipt staged path err
+  # A current receipt with nothing changed since is the record already: no second hashing.
+  [ "$KP_RECEIPT_CURRENT" = 0 ] || [ "${#KP_CHANGED[@]}" -gt 0 ] || return 0
   receipt=$(kp_receipt_path)
   staged="$KP_STAGE/receipt"
   local files=()
-  for path in "${KP_OWNED[@]}"; do [ -f "$path" ] && files+=("$path"); done
+  local -A in_receipt=()
+  for path in "${KP_OWNED[@]}"; do
+    # A run that asked the receipt lists its files twice: from the receipt, and as it installed them.
+    if [ -f "$path" ] && [ -z "${in_receipt[$path]:-}" ]; then
+      in_receipt[$path]=1
+      files+=("$path")
+    fi
+  done
   [ "${#files[@]}" -gt 0 ] || return 0
   {
     printf '%s\nkey %s\n' "$KP_RECEIPT_FORMAT" "$KP_RECEIPT_KEY"
