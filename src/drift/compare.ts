@@ -58,8 +58,14 @@ export function compareNode(expected: ExpectedNode, probed: ProbeReport): Findin
 function fileFindings(expected: ExpectedNode, probed: ProbeReport): Finding[] {
   const findings: Finding[] = [];
   const planned = new Set(expected.files.map((f) => f.path));
-  // Files only an ownership list names (binaries a step unpacked): their recorded bytes, nothing else.
-  const recordedOnly = [...probed.owned.keys()].filter((path) => !planned.has(path)).map((path) => ({ path, content: { kind: "recorded" as const }, mode: undefined, owner: undefined }));
+  // Files only an ownership list names (binaries a step unpacked): their recorded bytes, and the mode
+  // and owner their install receipt recorded, when the step keeps one.
+  const recordedOnly = [...probed.owned.keys()]
+    .filter((path) => !planned.has(path))
+    .map((path) => {
+      const receipt = probed.receipts.get(path);
+      return { path, content: { kind: "recorded" as const }, mode: receipt ? parseInt(receipt.mode, 8) : undefined, owner: receipt?.owner };
+    });
   for (const file of [...expected.files, ...recordedOnly]) {
     const { path } = file;
     const have = probed.files.get(path);

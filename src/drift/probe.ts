@@ -29,6 +29,8 @@ export interface ProbedUnit {
 export interface ProbeReport {
   /** path → the step that owns it and the sha256 it recorded. */
   readonly owned: ReadonlyMap<string, { readonly step: string; readonly sha256: string }>;
+  /** path → the mode (octal, as `stat -c %a` prints it) and owner an install receipt recorded for it. */
+  readonly receipts: ReadonlyMap<string, { readonly step: string; readonly mode: string; readonly owner: string }>;
   readonly files: ReadonlyMap<string, ProbedFile>;
   /** name → dpkg's status ("installed", "not-installed", ...) and version. */
   readonly packages: ReadonlyMap<string, { readonly status: string; readonly version?: string }>;
@@ -54,6 +56,7 @@ const dash = (value: string | undefined) => (value === undefined || value === "-
 /** The report, or a reason it is not one (cut short, or lines the probe does not print). */
 export function parseProbe(stdout: string): ProbeReport | { readonly invalid: string } {
   const owned = new Map<string, { step: string; sha256: string }>();
+  const receipts = new Map<string, { step: string; mode: string; owner: string }>();
   const files = new Map<string, ProbedFile>();
   const packages = new Map<string, { status: string; version?: string }>();
   const units = new Map<string, ProbedUnit>();
@@ -66,6 +69,9 @@ export function parseProbe(stdout: string): ProbeReport | { readonly invalid: st
     switch (kind) {
       case "owned":
         owned.set(f[2]!, { step: f[0]!, sha256: f[1]! });
+        break;
+      case "receipt":
+        receipts.set(f[4]!, { step: f[0]!, mode: f[2]!, owner: f[3]! });
         break;
       case "file": {
         const [path, state, sha, mode, owner, mtime] = f;
@@ -95,7 +101,7 @@ export function parseProbe(stdout: string): ProbeReport | { readonly invalid: st
         return { invalid: `unexpected line: ${line}` };
     }
   }
-  if (error !== undefined) return { owned, files, packages, units, pending, error };
+  if (error !== undefined) return { owned, receipts, files, packages, units, pending, error };
   if (!ended) return { invalid: "the report ends before its end line (the session was cut?)" };
-  return { owned, files, packages, units, pending };
+  return { owned, receipts, files, packages, units, pending };
 }

@@ -2,6 +2,7 @@ import { Arch } from "../../catalog/artifacts";
 import { DownloadsConfig } from "../../config/cluster";
 import { CniPluginsInstall, NetworkConfig } from "../../config/network";
 import { wantedPlugins } from "../../config/network-checks";
+import { withInstallReceipt } from "../node/receipt";
 import { scriptAsset } from "../node/shell";
 import { StepDefinition, StepNode } from "../node/step";
 import { resolveStepArtifact } from "../runtime/oci-runtimes-steps";
@@ -52,7 +53,7 @@ export function cniPluginsStep(network: NetworkConfig, node: StepNode & { readon
       throw new Error(`unhandled install ${JSON.stringify(never)}`);
     }
   }
-  return {
+  return withInstallReceipt({
     node,
     id: CNI_PLUGINS_STEP,
     phase: "install",
@@ -61,5 +62,5 @@ export function cniPluginsStep(network: NetworkConfig, node: StepNode & { readon
     files: [],
     body: [scriptAsset(__dirname, "cni-plugins-install.sh")],
     dependsOn: [],
-  };
+  });
 }

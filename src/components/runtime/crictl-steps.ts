@@ -2,6 +2,7 @@ import { Arch } from "../../catalog/artifacts";
 import { DownloadsConfig } from "../../config/cluster";
 import { ContainerdConfig, CRICTL_CONFIG } from "../../config/runtime";
 import { RenderedFile } from "../node/files";
+import { withInstallReceipt } from "../node/receipt";
 import { scriptAsset } from "../node/shell";
 import { StepDefinition, StepNode } from "../node/step";
 import { resolveStepArtifact } from "./oci-runtimes-steps";
@@ -37,7 +38,7 @@ export function crictlStep(input: CrictlStepInput): StepDefinition | undefined {
   } else {
     summary = `crictl preinstalled (checked); ${CRICTL_CONFIG} -> ${input.runtimeEndpoint}`;
   }
-  return {
+  return withInstallReceipt({
     node: input.node,
     id: CRICTL_STEP,
     phase: "install",
@@ -46,5 +47,5 @@ export function crictlStep(input: CrictlStepInput): StepDefinition | undefined {
     files: [renderCrictlYaml(input.runtimeEndpoint)],
     body: [scriptAsset(__dirname, "crictl-install.sh")],
     dependsOn: [],
-  };
+  });
 }

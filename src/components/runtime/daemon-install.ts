@@ -1,6 +1,7 @@
 import { Arch, ArtifactName, ResolvedArtifact } from "../../catalog/artifacts";
 import { DownloadsConfig } from "../../config/cluster";
 import { RenderedFile } from "../node/files";
+import { withInstallReceipt } from "../node/receipt";
 import { StepDefinition, StepNode } from "../node/step";
 import { resolveStepArtifact } from "./oci-runtimes-steps";
 
@@ -68,5 +69,5 @@ export function daemonInstallStep(input: DaemonInstallInput): StepDefinition {
       throw new Error(`unhandled install ${JSON.stringify(never)}`);
     }
   }
-  return { node: input.node, id: input.id, phase: "install", summary, vars, files, body: input.body, dependsOn: [] };
+  return withInstallReceipt({ node: input.node, id: input.id, phase: "install", summary, vars, files, body: input.body, dependsOn: [] });
 }

@@ -6,7 +6,8 @@ set -euo pipefail
 #   KP_PROBE_STEPS (ownership lists), KP_PROBE_FILES, KP_PROBE_PACKAGES, KP_PROBE_UNITS
 #   (UNIT=BINARY entries).
 # One tab-separated line per fact, then "end", so a report cut short is told from a complete one:
-#   owned STEP SHA256 PATH | file PATH STATE SHA256 MODE OWNER MTIME | package NAME STATUS VERSION
+#   owned STEP SHA256 PATH | receipt STEP SHA256 MODE OWNER PATH | file PATH STATE SHA256 MODE OWNER MTIME
+#   package NAME STATUS VERSION
 #   unit NAME ACTIVE ENABLED STARTED VERSION-LINE | pending UNIT restart|reload | error MESSAGE
 export LC_ALL=C
 state_dir=/var/lib/kubeplug
@@ -35,6 +36,16 @@ for step in "${KP_PROBE_STEPS[@]}"; do
       paths+=("$path")
     fi
   done <"$list"
+done
+
+# What the install receipts (receipt.sh) say each installed file's mode and owner are; a receipt
+# whose seal does not match is no record, as for the step itself.
+for step in "${KP_PROBE_STEPS[@]}"; do
+  receipt="$state_dir/receipts/$step"
+  [ -f "$receipt" ] || continue
+  body=$(sed '$d' "$receipt")
+  [ "$(tail -n 1 "$receipt")" = "seal $(printf '%s\n' "$body" | sha256sum | cut -d' ' -f1)" ] || continue
+  printf '%s\n' "$body" | awk -v step="$step" '$1 == "file" { sha = $2; mode = $3; owner = $4; sub(/^file [^ ]+ [^ ]+ [^ ]+ /, ""); printf "receipt\t%s\t%s\t%s\t%s\t%s\n", step, sha, mode, owner, $0 }'
 done
 
 regular=()

@@ -11,36 +11,12 @@ import { runStep } from "./run-step";
 import type { StepDefinition } from "../../../src/components/node/step";
 import { ApplyInput, ApplyReport, CommandRun, E2eFigure } from "./report";
 import type { Testbed } from "../testbed";
-import { crictlRelease } from "../standins/artifacts";
+import { Stack, withCrictlStandin } from "./bed";
 
-export type Stack = { config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-// Kept here for the e2e files; the bed module holds it so benches can wait without vitest.
-export { waitForFreeBridge } from "../testbed";
+export type { Stack } from "./bed";
+export { waitForFreeBridge, withCrictlStandin } from "./bed";
 
 export type Applied = ApplyReport & { wallMs: number };
-
-/**
- * Every containerd pool installs crictl from its release by default, and no test can download it:
- * a stack that names no crictl source of its own gets the STAND-IN crictl tarball
- * (standins/artifacts.ts crictlRelease) in downloads.baseUrls/checksums.
- */
-export async function withCrictlStandin(stack: Stack): Promise<Stack> {
-  const cluster = stack.config["kubeplug:cluster"];
-  if (!cluster || cluster.downloads?.baseUrls?.crictl) return stack;
-  const crictl = await crictlRelease();
-  const downloads = cluster.downloads ?? {};
-  return {
-    ...stack,
-    config: {
-      ...stack.config,
-      "kubeplug:cluster": {
-        ...cluster,
-        downloads: { ...downloads, baseUrls: { ...downloads.baseUrls, crictl: crictl.baseUrl }, checksums: { ...downloads.checksums, crictl: { ...crictl.checksums, ...downloads.checksums?.crictl } } },
-      },
-    },
-  };
-}
 
 /** Applies stacks in order, one scenario each, and keeps their figures. */
 export class Scenarios {

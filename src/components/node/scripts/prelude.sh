@@ -18,6 +18,9 @@ KP_CREATED=()
 KP_RESTARTED=()
 KP_SKIPPED=()
 KP_OWNED=()
+# sha256 by path of owned files whose bytes this run already knows (an install receipt's), so
+# kp_record_owned does not hash them again.
+declare -A KP_KNOWN_SHA=()
 KP_CREDENTIAL_FILES=()
 # Every step that installs files rolls back by default; the daemon steps set kp_service_rollback.
 KP_ROLLBACK_HOOK=kp_rollback_files
@@ -286,6 +289,7 @@ kp_replace_file() {
   # The rename itself survives a power loss once the directory is on disk.
   sync "${dest%/*}" 2>/dev/null || true
   KP_CHANGED+=("$dest")
+  unset 'KP_KNOWN_SHA[$dest]'
   kp_say "wrote $dest"
   kp_fault_point "wrote $dest"
   return 0
@@ -376,11 +380,15 @@ kp_prune_owned() {
 
 kp_record_owned() {
   local list staged path
+  local -A written=()
   list=$(kp_owned_list)
   staged="$KP_STAGE/owned.list"
   : >"$staged"
   for path in "${KP_OWNED[@]}"; do
-    if [ -f "$path" ]; then printf '%s %s\n' "$(kp_sha256 "$path")" "$path" >>"$staged"; fi
+    # A converged run adds the files its install receipt lists, and then installs the rendered ones again.
+    [ -z "${written[$path]:-}" ] || continue
+    written[$path]=1
+    if [ -f "$path" ]; then printf '%s %s\n' "${KP_KNOWN_SHA[$path]:-$(kp_sha256 "$path")}" "$path" >>"$staged"; fi
   done
   if [ -f "$list" ] && cmp -s "$staged" "$list"; then return 0; fi
   kp_write_verified "$staged" "$list.kubeplug.new" 0644 "$list"

@@ -185,6 +185,16 @@ kp_service_update() {
   fi
 }
 
+# kp_service_receipt_current: a release install with nothing to do: its install receipt is current
+# (receipt.sh), no restart an earlier run recorded is pending, and systemd has loaded the unit file on
+# disk. kp_service_installed then checks that the unit is enabled.
+kp_service_receipt_current() {
+  [ ! -f "$KP_SERVICE_PENDING" ] || return 1
+  [ "$(systemctl show -p NeedDaemonReload --value "$KP_SERVICE" 2>/dev/null)" != yes ] || return 1
+  kp_receipt_current || return 1
+  kp_say "$KP_SERVICE $KP_SERVICE_VERSION: installed as its receipt records; the release tarball was not read"
+}
+
 # kp_service_installed VERSION: the installed daemon is the one the config is rendered for, and enabled.
 kp_service_installed() {
   local installed=$1
