@@ -18,14 +18,13 @@ import { remoteCommand } from "../src/components/node/step";
 import { parseStackFile } from "../src/config/stack";
 import { planCluster, NodePlan } from "../src/plan/cluster-plan";
 import { sshExec } from "../test/e2e/harness/ssh-exec";
+import { floorOnceMs, median } from "./floor";
 import { waitForFreeBridge, withCrictlStandin } from "../test/e2e/harness/bed";
 import { cniPluginsReleases, CNI_VERSIONS } from "../test/e2e/standins/artifacts";
 import { containerdReleaseChecksums, startTestbed, Testbed, testbedNodes, testbedUnavailableReason } from "../test/e2e/testbed";
 
 const RUNS = 3;
 const NODES = testbedNodes(3);
-const FLOOR_SCRIPT = "sha256sum /etc/containerd/config.toml /etc/containerd/certs.d/docker.io/hosts.toml && systemctl is-active --quiet containerd && systemctl is-enabled --quiet containerd";
-
 async function benchStack(bed: Testbed): Promise<string> {
   const cni = await cniPluginsReleases();
   const stack = {
@@ -96,18 +95,6 @@ async function round(bed: Testbed, nodes: readonly NodePlan[]): Promise<Round> {
   return { ms: performance.now() - started, steps, changed };
 }
 
-async function floor(bed: Testbed): Promise<number> {
-  const started = performance.now();
-  await Promise.all(
-    NODES.map(async (n) => {
-      const result = await sshExec(connection(bed, n.name), FLOOR_SCRIPT);
-      if (result.exitCode !== 0) throw new Error(`${n.name}: the floor check exited ${result.exitCode}: ${result.stderr.trim()}`);
-    }),
-  );
-  return performance.now() - started;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main(): Promise<number> {
@@ -129,7 +116,7 @@ async function main(): Promise<number> {
     const converged: Round[] = [];
     const floors: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      floors.push(await floor(bed));
+      floors.push(await floorOnceMs(bed));
       converged.push(await round(bed, plan.nodes));
     }
     const changes = converged.reduce((n, r) => n + r.changed, 0);

@@ -11,18 +11,17 @@
  *   npm run bench:vs-kubespray [-- --nodes 1,3] [--runs 3] [--kubespray-runs N]   (kubespray's converged runs; default: --runs)
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { sshExec } from "../../test/e2e/harness/ssh-exec";
 import { startTestbed, testbedNodes, testbedUnavailableReason, waitForFreeBridge, type Testbed } from "../../test/e2e/testbed";
 import { planNodes, runKubeplug } from "./kubeplug";
 import { ensureAnsible, KUBESPRAY_VERSION, kubesprayBed, unpackKubespray, type KubesprayTree } from "./kubespray";
 import { benchArtifacts, VERSIONS, type BenchArtifacts } from "./standins";
-import { formatResults, median, type BedFigures, type RunFigure, type Tool } from "./table";
+import { floorOnceMs, median } from "../floor";
+import { formatResults, type BedFigures, type RunFigure, type Tool } from "./table";
 
-const FLOOR_COMMAND = "sha256sum /etc/containerd/config.toml /etc/containerd/certs.d/docker.io/hosts.toml >/dev/null && systemctl is-active --quiet containerd && systemctl is-enabled --quiet containerd";
 
 const log = (message: string) => console.error(`[vs-kubespray ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
@@ -51,17 +50,9 @@ async function restartsDuring(bed: Testbed, body: () => Promise<Omit<RunFigure, 
   return { ...figure, restarts: after.filter((pid, i) => pid !== before[i]).length };
 }
 
-/** One SSH session per node, in parallel, as kubeplug's steps dial (ssh2): the least a converged check can cost. */
 async function floorMs(bed: Testbed, runs: number): Promise<number> {
-  const privateKey = readFileSync(bed.keyPath, "utf8");
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = process.hrtime.bigint();
-    const results = await Promise.all(bed.nodes.map((node) => sshExec({ host: node.address, user: "root", privateKey }, FLOOR_COMMAND)));
-    times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    const failed = results.findIndex((r) => r.exitCode !== 0);
-    if (failed >= 0) throw new Error(`${bed.nodes[failed]!.name}: the floor check failed (${results[failed]!.exitCode}): ${results[failed]!.stderr.trim()}`);
-  }
+  for (let i = 0; i < runs; i++) times.push(await floorOnceMs(bed));
   return median(times);
 }
 

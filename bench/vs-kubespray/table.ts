@@ -1,3 +1,4 @@
+import { median } from "../floor";
 /**
  * The bench's printed result: both tools side by side, the ratios, and the issue's targets (issue
  * 14, items 4 and 5), each marked met or not from the figures themselves.
@@ -25,12 +26,7 @@ export interface BedFigures {
   readonly floorMs?: number;
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error("median of no values");
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+export { median };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const ratio = (x: number) => `${x.toFixed(1)}×`;
