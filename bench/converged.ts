@@ -10,13 +10,12 @@
  * The release tarballs are STAND-INS with the upstream layout (test/e2e/standins, testbed/mirror.ts):
  * none can be downloaded here.
  */
-import { readFileSync } from "node:fs";
 import yaml from "js-yaml";
-import { libraryInstallCommand, stepLibrary } from "../src/components/node/library";
 import { parseStepResult } from "../src/components/node/node-step";
 import { remoteCommand } from "../src/components/node/step";
 import { parseStackFile } from "../src/config/stack";
 import { planCluster, NodePlan } from "../src/plan/cluster-plan";
+import { bedConnection, installLibrary } from "../test/e2e/harness/run-step";
 import { sshExec } from "../test/e2e/harness/ssh-exec";
 import { floorOnceMs, median } from "./floor";
 import { waitForFreeBridge, withCrictlStandin } from "../test/e2e/harness/bed";
@@ -62,11 +61,6 @@ async function benchStack(bed: Testbed): Promise<string> {
   return yaml.dump(await withCrictlStandin(stack));
 }
 
-function connection(bed: Testbed, node: string) {
-  const address = bed.nodes.find((n) => n.name === node)!.address;
-  return { host: address, user: "root", privateKey: readFileSync(bed.keyPath, "utf8") };
-}
-
 interface Round {
   ms: number;
   /** Per step id: the slowest node's time. */
@@ -83,7 +77,7 @@ async function round(bed: Testbed, nodes: readonly NodePlan[]): Promise<Round> {
     nodes.map(async (node) => {
       for (const step of node.steps) {
         const t = performance.now();
-        const result = await sshExec(connection(bed, node.node.name), remoteCommand(step.script, "root"));
+        const result = await sshExec(bedConnection(bed, node.node.name), remoteCommand(step.script, "root"));
         const ms = performance.now() - t;
         if (result.exitCode !== 0) throw new Error(`${node.node.name}/${step.id} exited ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
         const parsed = parseStepResult(result.stdout);
@@ -107,10 +101,7 @@ async function main(): Promise<number> {
   const bed = await startTestbed({ nodes: NODES });
   try {
     const plan = planCluster(parseStackFile("bench", await benchStack(bed), "bench").config);
-    await Promise.all(NODES.map(async (n) => {
-      const r = await sshExec(connection(bed, n.name), libraryInstallCommand("stdin", "root", n.name), { stdin: stepLibrary().installer });
-      if (r.exitCode !== 0) throw new Error(`${n.name}: library install failed: ${r.stderr}`);
-    }));
+    await Promise.all(NODES.map((n) => installLibrary(bed, n.name)));
     const fresh = await round(bed, plan.nodes);
     console.log(`fresh apply (3 nodes, ${plan.nodes[0]!.steps.length} steps each): ${seconds(fresh.ms)}, ${fresh.changed} change(s)`);
     const converged: Round[] = [];

@@ -15,7 +15,8 @@ export async function runStep(bed: Testbed, definition: StepDefinition): Promise
   return runSpec(bed, definition.node.name, buildNodeStep(definition));
 }
 
-function bedConnection(bed: Testbed, nodeName: string) {
+/** The SSH connection to a bed node, as root with the bed's key. */
+export function bedConnection(bed: Testbed, nodeName: string) {
   const node = bed.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`no node ${nodeName} in this test bed`);
   return { host: node.address, user: "root", privateKey: readFileSync(bed.keyPath, "utf8") };
